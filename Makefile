@@ -1,0 +1,40 @@
+# carbonfoot: the commands the README names. Each creates the environment it needs.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: venv demo test lint format bench stress clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)  ## the main job on the bundled example trips
+	$(BIN)/carbonfoot demo
+
+test: $(STAMP) lint  ## the whole suite: lint, types, tests
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src plugins tests benchmarks
+	$(BIN)/ruff format --check src plugins tests benchmarks
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src plugins tests benchmarks
+	$(BIN)/ruff check --fix src plugins tests benchmarks
+
+bench: $(STAMP)  ## every benchmark; results in benchmarks/results.json
+	$(BIN)/python benchmarks/run.py
+
+stress: $(STAMP)  ## long property runs
+	$(BIN)/python -m pytest tests -m "not slow" --hypothesis-profile=stress
+
+clean:
+	rm -rf $(VENV) dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,111 @@
+"""Built-in plugin: the ``carbon-coin`` policy.
+
+coins = savings_g / grams_per_coin, rounded toward zero to ``decimals`` places, exact
+(integer arithmetic on whole milligrams; never binary floats). Coins carry their
+decimals: in CSV they are written as decimal text ("1.25"), in Parquet as a decimal
+type. An optional ``daily_cap`` (in coins) holds per user and local day, in trip-time
+order. The default rate, one coin per kilogram of CO2(e) saved, is a choice of unit,
+not a published exchange rate: no Nanjing coin rate was found, so a programme sets its
+own with ``--policy-param grams_per_coin=...``.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from carbonfoot import Parameter, PolicyBatch, PolicySpec, hookimpl
+from carbonfoot.policies import (
+    MILLIGRAMS_PER_GRAM,
+    apply_daily_cap,
+    divide_floor,
+    parse_decimal,
+    parse_int,
+    parse_timezone,
+)
+
+POLICY_ID = "carbon-coin"
+
+
+class CarbonCoin:
+    """Coins with a fixed number of decimal places, rounded toward zero."""
+
+    id = POLICY_ID
+    unit = "coin"
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.grams_per_coin: Decimal = params["grams_per_coin"]
+        self.decimals: int = params["decimals"]
+        self.timezone: str = params["timezone"]
+        self.scale = 10**self.decimals
+        self.milligrams_per_coin = int(self.grams_per_coin * MILLIGRAMS_PER_GRAM)
+        cap: Decimal | None = params["daily_cap"]
+        if cap is not None and -cap.as_tuple().exponent > self.decimals:  # type: ignore[operator]
+            raise ValueError(f"daily_cap {cap} has more places than decimals={self.decimals}")
+        self.daily_cap_units = None if cap is None else int(cap * self.scale)
+
+    def award(self, batch: PolicyBatch) -> np.ndarray:
+        units = divide_floor(batch.savings_mg, self.scale, self.milligrams_per_coin)
+        units[~batch.eligible] = 0
+        if self.daily_cap_units is None:
+            return units
+        return apply_daily_cap(units, batch, self.daily_cap_units)
+
+    def award_one(self, savings_mg: int) -> int:
+        units = savings_mg * self.scale // self.milligrams_per_coin
+        return units if self.daily_cap_units is None else min(units, self.daily_cap_units)
+
+    def describe(self) -> str:
+        cap = (
+            "no daily cap"
+            if self.daily_cap_units is None
+            else f"at most {Decimal(self.daily_cap_units).scaleb(-self.decimals)} per user per day"
+        )
+        return (
+            f"coins = savings_g / {self.grams_per_coin}, rounded toward zero to {self.decimals} "
+            f"places, {cap} (days in {self.timezone}); savings rounded to whole mg first"
+        )
+
+
+SPEC = PolicySpec(
+    id=POLICY_ID,
+    unit="coin",
+    description="exact decimal carbon coins per gram saved, rounded toward zero",
+    parameters=(
+        Parameter(
+            "grams_per_coin",
+            "grams of CO2(e) saved per coin; up to 3 decimal places (default 1000: 1 coin per kg)",
+            lambda raw: parse_decimal(raw, minimum=Decimal("0.001"), places=3),
+            default="1000",
+        ),
+        Parameter(
+            "decimals",
+            "decimal places coins are kept to, 0 to 6 (default 2)",
+            lambda raw: parse_int(raw, minimum=0, maximum=6),
+            default=2,
+        ),
+        Parameter(
+            "daily_cap",
+            "most coins one user earns per local day; empty for no cap (default: no cap)",
+            lambda raw: (
+                None
+                if str(raw).strip().lower() in ("", "none")
+                else parse_decimal(raw, minimum=Decimal(0))
+            ),
+            default=None,
+        ),
+        Parameter(
+            "timezone",
+            "IANA time zone of the calendar day caps count in (default Asia/Shanghai)",
+            parse_timezone,
+            default="Asia/Shanghai",
+        ),
+    ),
+    build=CarbonCoin,
+)
+
+
+@hookimpl
+def register_credit_policies(register):  # type: ignore[no-untyped-def]
+    register(SPEC)

@@ -1,0 +1,69 @@
+"""carbonfoot: turn low-carbon trips into CO2 savings, and savings into credits or coins.
+
+The public API. Plugins are loaded lazily, the first time an :class:`Engine` or the
+default :class:`Catalog` is built, never when this package is imported::
+
+    import carbonfoot
+
+    engine = carbonfoot.Engine("uk-desnz-2025")
+    results = engine.compute(trips_table)      # a batch: one row out per row in
+    one = engine.trip("bus", "5.2 km")         # one trip, same numbers
+"""
+
+from carbonfoot.baselines import Baseline
+from carbonfoot.engine import Engine, TripResult
+from carbonfoot.errors import (
+    CarbonfootError,
+    FactorError,
+    InputError,
+    LedgerError,
+    PluginError,
+    PolicyError,
+    UnitMismatchError,
+    UnknownFactorSetError,
+    UnknownModeError,
+    UnknownPolicyError,
+)
+from carbonfoot.factors import Factor, FactorSet, Source, load_factor_set
+from carbonfoot.hookspecs import hookimpl
+from carbonfoot.intake import STATUSES
+from carbonfoot.modes import Mode, SpeedRange
+from carbonfoot.plugins import Catalog, default_catalog
+from carbonfoot.policies import CreditPolicy, Parameter, PolicyBatch, PolicySpec
+from carbonfoot.results import Results, RunInfo, Summary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "STATUSES",
+    "Baseline",
+    "CarbonfootError",
+    "Catalog",
+    "CreditPolicy",
+    "Engine",
+    "Factor",
+    "FactorError",
+    "FactorSet",
+    "InputError",
+    "LedgerError",
+    "Mode",
+    "Parameter",
+    "PluginError",
+    "PolicyBatch",
+    "PolicyError",
+    "PolicySpec",
+    "Results",
+    "RunInfo",
+    "Source",
+    "SpeedRange",
+    "Summary",
+    "TripResult",
+    "UnitMismatchError",
+    "UnknownFactorSetError",
+    "UnknownModeError",
+    "UnknownPolicyError",
+    "__version__",
+    "default_catalog",
+    "hookimpl",
+    "load_factor_set",
+]

@@ -1,0 +1,443 @@
+"""The ``carbonfoot`` command. It imports the library; the library never imports it.
+
+Every library error is printed as one line on stderr, ``error: ...``, with exit status
+2; a file with some bad rows is not an error (the rows come back with a status).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from carbonfoot.errors import CarbonfootError, InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_ERROR = 2
+_PROGRESS_MIN_BYTES = 16 << 20
+
+
+def _fail_cleanly(function: F) -> F:
+    """Turn a CarbonfootError into a one-line message and a non-zero exit."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except CarbonfootError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="carbonfoot")
+def main() -> None:
+    """carbonfoot: CO2 savings of low-carbon trips, and the credits or coins they earn."""
+
+
+# -- shared options -------------------------------------------------------------------
+
+
+def _engine_options(function: F) -> F:
+    options = [
+        click.option(
+            "--factors",
+            "factors",
+            metavar="SET",
+            help="Factor set name (see `carbonfoot factors`).",
+        ),
+        click.option(
+            "--baseline",
+            metavar="MODE|MIX",
+            help="Baseline mode, or a mix like 'car:0.6,taxi:0.1,bus:0.3'.",
+        ),
+        click.option(
+            "--policy", metavar="POLICY", help="Credit policy (see `carbonfoot policies`)."
+        ),
+        click.option(
+            "--policy-param",
+            "policy_params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="A policy parameter; repeatable.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="TOML file with factors, baseline, distance_unit and [policy] id and params.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _read_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    allowed = {"factors", "baseline", "distance_unit", "policy"}
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise InputError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+    return config
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            raise InputError(f"--policy-param {pair!r} is not NAME=VALUE")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _build_engine(
+    factors: str | None,
+    baseline: str | None,
+    policy: str | None,
+    policy_params: tuple[str, ...],
+    config_path: Path | None,
+) -> tuple[Any, dict[str, Any]]:
+    from carbonfoot.engine import Engine
+
+    config = _read_config(config_path)
+    policy_config = config.get("policy", {})
+    if not isinstance(policy_config, dict):
+        raise InputError(f"{config_path}: [policy] must be a table with id and params")
+    params: dict[str, Any] = dict(policy_config.get("params", {}))
+    params.update(_parse_params(policy_params))
+    engine = Engine(
+        factors or config.get("factors"),
+        baseline=baseline or config.get("baseline"),
+        policy=policy or policy_config.get("id"),
+        policy_params=params,
+    )
+    for error in engine.catalog.errors:
+        click.echo(f"warning: {error}", err=True)
+    return engine, config
+
+
+# -- calc -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Result file, .csv or .parquet.",
+)
+@_engine_options
+@click.option(
+    "--distance-unit",
+    metavar="UNIT",
+    help="Unit of `distance` where a row has no distance_unit (default km).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
+@_fail_cleanly
+def calc(
+    input_path: Path,
+    output_path: Path,
+    factors: str | None,
+    baseline: str | None,
+    policy: str | None,
+    policy_params: tuple[str, ...],
+    config_path: Path | None,
+    distance_unit: str | None,
+    quiet: bool,
+) -> None:
+    """Compute savings and credits for every trip in INPUT; write one row per trip to OUTPUT."""
+    from carbonfoot.io import file_format, read_trip_file, write_result_file
+
+    file_format(output_path)
+    engine, config = _build_engine(factors, baseline, policy, policy_params, config_path)
+    unit = distance_unit or config.get("distance_unit") or "km"
+    started = time.perf_counter()
+    with _progress(input_path, quiet) as advance:
+        table = read_trip_file(input_path, on_bytes=advance)
+    results = engine.compute(table, distance_unit=unit)
+    write_result_file(results.table, output_path)
+    elapsed = time.perf_counter() - started
+    if not quiet:
+        _print_summary(results, output_path, elapsed)
+
+
+@contextmanager
+def _progress(path: Path, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    size = path.stat().st_size if path.is_file() else 0
+    if quiet or size < _PROGRESS_MIN_BYTES:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    with Progress(
+        TextColumn("reading {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+        console=_console(stderr=True),
+    ) as progress:
+        task = progress.add_task(path.name, total=size)
+        yield lambda n: progress.advance(task, n)
+
+
+def _console(*, stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _print_summary(results: Any, output_path: Path, elapsed: float) -> None:
+    from rich.table import Table
+
+    summary = results.summary
+    info = results.info
+    unit = summary.credit_unit + "s"
+    table = Table(title=f"carbonfoot: {summary.trips:,} trips, {summary.computed:,} computed")
+    for header, justify in (
+        ("mode", "left"),
+        ("trips", "right"),
+        ("computed", "right"),
+        ("km", "right"),
+        ("savings kg", "right"),
+        (unit, "right"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in summary.by_mode:
+        table.add_row(
+            row.mode,
+            f"{row.trips:,}",
+            f"{row.computed:,}",
+            f"{row.distance_km:,.1f}",
+            f"{row.savings_g / 1000:,.3f}",
+            f"{row.credits:,}",
+        )
+    table.add_row(
+        "total",
+        f"{summary.trips:,}",
+        f"{summary.computed:,}",
+        f"{sum(r.distance_km for r in summary.by_mode):,.1f}",
+        f"{summary.savings_g / 1000:,.3f}",
+        f"{summary.credits:,}",
+        style="bold",
+    )
+    console = _console()
+    console.print(table)
+    statuses = ", ".join(f"{name} {count:,}" for name, count in summary.status_counts.items())
+    params = ", ".join(f"{k}={v}" for k, v in info.policy_params.items())
+    console.print(f"status: {statuses}")
+    console.print(
+        f"factor set {info.factor_set}@{info.factor_set_hash[:12]} ({info.gas}), "
+        f"baseline {info.baseline} ({info.baseline_g_per_pkm:.4g} g/pkm), policy {info.policy} ({params})"
+    )
+    console.print(f"wrote {output_path} in {elapsed:.2f} s")
+
+
+# -- catalog listings -----------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--factors",
+    "factors",
+    metavar="SET",
+    help="Show factors from this set (default: the default set).",
+)
+@_fail_cleanly
+def modes(factors: str | None) -> None:
+    """List installed modes: id, g CO2e per passenger-km in the set, category, aliases."""
+    from carbonfoot.plugins import default_catalog
+
+    catalog = default_catalog()
+    factor_set = catalog.factor_set(factors or catalog.default_factor_set())
+    for mode in catalog.modes.modes:
+        value = factor_set.g_per_pkm(mode.factor_key)
+        shown = f"{value:.4g} g/pkm" if value is not None else "no factor"
+        aliases = ", ".join(mode.aliases)
+        owner = catalog.modes.owners.get(mode.id, "")
+        click.echo(f"{mode.id}\t{shown}\t{mode.category}\t{mode.label}\t{aliases}\t[{owner}]")
+
+
+@main.command(name="factors")
+@click.argument("name", required=False)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Load and validate every installed set; exit non-zero on any error.",
+)
+@_fail_cleanly
+def factors_command(name: str | None, check: bool) -> None:
+    """List factor sets (one per line, name first), or show the factors of set NAME."""
+    from carbonfoot.errors import FactorError
+    from carbonfoot.plugins import default_catalog
+
+    catalog = default_catalog()
+    if name is not None:
+        _show_factor_set(catalog.factor_set(name))
+        return
+    default = _safe_default(catalog)
+    failures = 0
+    for set_name in sorted(catalog.factor_sets):
+        try:
+            factor_set = catalog.factor_set(set_name)
+        except FactorError as exc:
+            failures += 1
+            click.echo(f"{set_name}\tINVALID\t{exc}")
+            continue
+        marker = "\t(default)" if set_name == default else ""
+        click.echo(
+            f"{set_name}\t{factor_set.version}\t{factor_set.short_hash}\t{factor_set.title}{marker}"
+        )
+    if check and failures:
+        raise FactorError(f"{failures} factor set(s) failed validation")
+
+
+def _safe_default(catalog: Any) -> str | None:
+    try:
+        return str(catalog.default_factor_set())
+    except CarbonfootError:
+        return None
+
+
+def _show_factor_set(factor_set: Any) -> None:
+    click.echo(f"{factor_set.name} {factor_set.version} sha256 {factor_set.content_hash}")
+    click.echo(
+        f"{factor_set.title}; region {factor_set.region}; {factor_set.scope}; {factor_set.gas} {factor_set.gwp}"
+    )
+    for key, factor in factor_set.factors.items():
+        resolved = factor_set.resolved.get(key)
+        per_pkm = f"{resolved.g_per_pkm:.4g} g/pkm" if resolved is not None else ""
+        click.echo(
+            f"{key}\t{factor.quantity}\t{factor.per or '-'}\t{per_pkm}\t{factor.source.publisher} "
+            f"{factor.source.year}: {factor.locator or factor.source.kind}"
+        )
+
+
+@main.command()
+@_fail_cleanly
+def policies() -> None:
+    """List credit policies (id first) and their parameters with defaults."""
+    from carbonfoot.plugins import default_catalog
+
+    catalog = default_catalog()
+    default = catalog.default_policy() if catalog.default_policies else None
+    for spec in catalog.policies.values():
+        marker = " (default)" if spec.id == default else ""
+        click.echo(f"{spec.id}\t{spec.unit}\t{spec.description}{marker}")
+        for parameter in spec.parameters:
+            click.echo(
+                f"  {parameter.name}={'' if parameter.default is None else parameter.default}\t{parameter.description}"
+            )
+
+
+@main.command()
+@_fail_cleanly
+def plugins() -> None:
+    """List loaded plugins and what each contributes; report plugins that failed."""
+    from carbonfoot.plugins import default_catalog, plugin_summary
+
+    catalog = default_catalog()
+    for row in plugin_summary(catalog):
+        parts = [
+            f"{kind}: {', '.join(row[kind])}"
+            for kind in ("modes", "factor_sets", "policies")
+            if row[kind]
+        ]
+        click.echo(f"{row['plugin']}\t{'; '.join(parts)}")
+    for error in catalog.errors:
+        click.echo(f"FAILED\t{error}")
+
+
+# -- explain --------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--mode", required=True, help="Mode id or alias, e.g. metro or 地铁.")
+@click.option("--distance", required=True, help="Distance with its unit, e.g. '5 km' or '3.1 mi'.")
+@_engine_options
+@_fail_cleanly
+def explain(
+    mode: str,
+    distance: str,
+    factors: str | None,
+    baseline: str | None,
+    policy: str | None,
+    policy_params: tuple[str, ...],
+    config_path: Path | None,
+) -> None:
+    """Show every step of one trip's calculation, with units and each factor's source."""
+    from carbonfoot.explain import explain_trip
+
+    engine, config = _build_engine(factors, baseline, policy, policy_params, config_path)
+    click.echo(explain_trip(engine, mode, distance, config.get("distance_unit") or "km"))
+
+
+# -- demo -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("demo-output/trips-results.csv"),
+    show_default=True,
+)
+@_fail_cleanly
+def demo(output_path: Path) -> None:
+    """Run the main job on the bundled example trips and print the summary."""
+    from carbonfoot.io import read_trip_file, write_result_file
+
+    data = resources.files("carbonfoot").joinpath("demo")
+    with (
+        resources.as_file(data.joinpath("trips.csv")) as trips_path,
+        resources.as_file(data.joinpath("demo.toml")) as config_path,
+    ):
+        click.echo(f"carbonfoot demo: {trips_path.name}, config {config_path.name}")
+        engine, config = _build_engine(None, None, None, (), config_path)
+        started = time.perf_counter()
+        table = read_trip_file(trips_path)
+        results = engine.compute(table, distance_unit=config.get("distance_unit") or "km")
+    write_result_file(results.table, output_path)
+    _print_summary(results, output_path, time.perf_counter() - started)
+    _print_examples(results)
+
+
+def _print_examples(results: Any) -> None:
+    rejected = [row for row in results.table.slice(0, 5000).to_pylist() if row["status"] != "ok"][
+        :3
+    ]
+    if rejected:
+        click.echo("examples of rejected rows (kept in the output with their reason):")
+        for row in rejected:
+            click.echo(f"  {row['status']}: {row['message']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,265 @@
+"""The engine: built once from a factor set, a baseline and a policy; computes batches.
+
+Building resolves every mode's factor to grams per passenger-km and lays the numbers
+out as arrays indexed by mode code (plus one trailing NaN slot, which code -1, an
+unknown mode, lands on). A batch is then a handful of numpy operations::
+
+    emissions_g = factor[code] * distance_km
+    baseline_g  = baseline[code] * distance_km
+    savings_g   = max(0, baseline - factor)[code] * distance_km
+
+followed by the policy's vectorized award. :meth:`Engine.trip` computes one trip with
+the same numbers and the same floating-point operations, for services.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from attrs import frozen
+
+from carbonfoot.baselines import Baseline, resolve_baseline
+from carbonfoot.errors import InputError, PolicyError
+from carbonfoot.factors import FactorSet
+from carbonfoot.intake import MAX_TRIP_KM, read_trips, to_arrow_table
+from carbonfoot.modes import Mode, ModeTable
+from carbonfoot.plugins import Catalog, default_catalog
+from carbonfoot.policies import CreditPolicy, PolicyBatch
+from carbonfoot.results import Results, RunInfo, build_results
+from carbonfoot.times import local_days
+from carbonfoot.units import distance_unit_to_km
+
+__all__ = ["Engine", "TripResult"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@frozen
+class TripResult:
+    """One trip computed by :meth:`Engine.trip`: the same numbers a batch row would have."""
+
+    mode: str
+    distance_km: float
+    emissions_g: float
+    baseline_g: float
+    savings_g: float
+    credits: int | Decimal
+    factor_set: str
+    factor_set_hash: str
+    baseline: str
+    policy: str
+
+
+class Engine:
+    """Computes CO2 savings and credits for trips, with one factor set, baseline and policy.
+
+    ``factors`` is a factor-set name (default: the set the installed plugins mark as
+    default) or a loaded :class:`FactorSet`; ``baseline`` a mode id or a weighted mix
+    such as ``"car:0.6,taxi:0.1,bus:0.3"`` (default: the set's own baseline);
+    ``policy`` a credit-policy id (default: the installed default) with ``policy_params``
+    over its documented defaults; ``catalog`` the plugins to use (default: installed).
+    """
+
+    def __init__(
+        self,
+        factors: str | FactorSet | None = None,
+        *,
+        baseline: str | None = None,
+        policy: str | None = None,
+        policy_params: Mapping[str, Any] | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.catalog = catalog if catalog is not None else default_catalog()
+        self.modes: ModeTable = self.catalog.modes
+        if isinstance(factors, FactorSet):
+            self.factor_set = factors
+        else:
+            self.factor_set = self.catalog.factor_set(factors or self.catalog.default_factor_set())
+        self.baseline: Baseline = resolve_baseline(baseline, self.factor_set, self.modes)
+        self.policy_spec = self.catalog.policy(policy or self.catalog.default_policy())
+        self.policy: CreditPolicy = self.policy_spec.create(policy_params or {})
+        self._lay_out_factors()
+        self.run_info = RunInfo(
+            factor_set=self.factor_set.name,
+            factor_set_hash=self.factor_set.content_hash,
+            factor_set_version=self.factor_set.version,
+            gas=self.factor_set.gas,
+            baseline=self.baseline.spec,
+            baseline_g_per_pkm=self.baseline.g_per_pkm,
+            policy=self.policy.id,
+            policy_params={name: str(value) for name, value in self.policy.params.items()},
+            credit_unit=self.policy.unit,
+            credit_decimals=self.policy.decimals,
+            timezone=self.policy.timezone,
+        )
+
+    def _lay_out_factors(self) -> None:
+        size = len(self.modes) + 1  # the last slot is for code -1 (unknown mode)
+        factor = np.full(size, np.nan)
+        for code, mode in enumerate(self.modes.modes):
+            value = self.factor_set.g_per_pkm(mode.factor_key)
+            if value is not None:
+                factor[code] = value
+        baseline = np.append(self.baseline.per_mode(self.modes), np.nan)
+        self.factor_g_per_pkm: FloatArray = factor
+        self.baseline_g_per_pkm: FloatArray = np.where(np.isnan(factor), np.nan, baseline)
+        self.savings_g_per_pkm: FloatArray = np.maximum(self.baseline_g_per_pkm - factor, 0.0)
+        self.has_factor = ~np.isnan(factor)
+        self._factor_of_code = factor.tolist()
+        self._baseline_of_code = self.baseline_g_per_pkm.tolist()
+        self._savings_of_code = self.savings_g_per_pkm.tolist()
+
+    # -- the batch path -----------------------------------------------------------
+
+    def savings_g(
+        self, mode_codes: npt.NDArray[np.integer[Any]], distance_km: FloatArray
+    ) -> FloatArray:
+        """Savings in grams for mode codes and distances in km: the bare vectorized kernel."""
+        return np.asarray(self.savings_g_per_pkm[mode_codes] * distance_km, dtype=np.float64)
+
+    def mode_codes(self, labels: Any) -> npt.NDArray[np.int32]:
+        """Mode codes (index into :attr:`modes`, -1 if unknown) for an array of labels."""
+        encoded = pa.array(labels, type=pa.string()).dictionary_encode()
+        distinct = np.array(
+            [*self.modes.codes_of(encoded.dictionary.to_pylist()), -1], dtype=np.int32
+        )
+        return np.asarray(
+            distinct[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)], dtype=np.int32
+        )
+
+    def compute(self, trips: Any, *, distance_unit: str = "km", row_offset: int = 0) -> Results:
+        """Compute every row of ``trips``: one result row per input row, in input order.
+
+        ``trips`` is a pyarrow Table or RecordBatch, a pandas DataFrame, or a mapping of
+        column name to array, with columns ``trip_id, user_id, mode, distance,
+        started_at`` and optionally ``distance_unit, ended_at, district``. Rows that
+        cannot be computed come back with a status and a message, not an exception.
+        """
+        table = to_arrow_table(trips)
+        columns = read_trips(
+            table,
+            self.modes,
+            default_unit=distance_unit,
+            timezone=self.policy.timezone,
+            row_offset=row_offset,
+        )
+        codes = columns.mode_code
+        columns.rejections.reject_value(
+            columns.rejections.ok & ~self.has_factor[codes],
+            "no_factor",
+            "mode",
+            columns.mode_label,
+            f" has no factor in factor set {self.factor_set.name!r}",
+        )
+        ok = columns.rejections.ok
+        distance_km = np.where(ok, columns.distance_km, np.nan)
+        emissions_g = self.factor_g_per_pkm[codes] * distance_km
+        baseline_g = self.baseline_g_per_pkm[codes] * distance_km
+        savings_g = self.savings_g_per_pkm[codes] * distance_km
+        savings_mg = np.where(ok, np.rint(np.where(ok, savings_g, 0.0) * 1000.0), 0).astype(
+            np.int64
+        )
+        user = columns.user_id.dictionary_encode().indices.fill_null(-1)
+        user_codes = user.to_numpy(zero_copy_only=False).astype(np.int64)
+        local_day = local_days(
+            np.where(columns.started_valid, columns.started_us, 0), self.policy.timezone
+        )
+        batch = PolicyBatch(savings_mg, ok, user_codes, local_day, columns.started_us)
+        awards = self._checked_awards(self.policy.award(batch), batch)
+        return build_results(
+            columns=columns,
+            modes=self.modes,
+            ok=ok,
+            distance_km=distance_km,
+            emissions_g=emissions_g,
+            baseline_g=baseline_g,
+            savings_g=savings_g,
+            awards=awards,
+            local_day=local_day,
+            info=self.run_info,
+        )
+
+    def _checked_awards(self, awards: Any, batch: PolicyBatch) -> npt.NDArray[np.int64]:
+        """The policy's awards, refused if they are not one non-negative int per trip."""
+        array = np.asarray(awards)
+        if array.shape != batch.savings_mg.shape or not np.issubdtype(array.dtype, np.integer):
+            raise PolicyError(
+                f"policy {self.policy.id!r} returned {array.dtype} awards of shape {array.shape}; "
+                f"expected one int64 per trip ({batch.savings_mg.shape[0]})"
+            )
+        array = array.astype(np.int64, copy=False)
+        if (array < 0).any():
+            raise PolicyError(f"policy {self.policy.id!r} returned a negative award")
+        return np.where(batch.eligible, array, 0)
+
+    # -- the single-trip path -------------------------------------------------------
+
+    def trip(self, mode: str, distance: float | str, unit: str = "km") -> TripResult:
+        """Compute one trip, e.g. ``engine.trip("bus", 5.2)`` or ``engine.trip("地铁", "3.1 mi")``.
+
+        Gives the numbers a batch row would have for the same trip (its credits as if it
+        were its user's only trip that day). Raises :class:`UnknownModeError` or
+        :class:`InputError` (with ``status``) instead of returning a rejected row.
+        """
+        code = self.modes.code_of(mode) if isinstance(mode, str) else -1
+        if code < 0:
+            self.modes.get(str(mode))  # raises UnknownModeError listing the modes
+        if isinstance(distance, str):
+            distance, unit = _split_distance(distance, unit)
+        km = _checked_number(distance) * distance_unit_to_km(unit)
+        if not km <= MAX_TRIP_KM:
+            raise InputError(
+                f"distance {km} km is longer than {MAX_TRIP_KM:,} km", status="bad_distance"
+            )
+        factor = self._factor_of_code[code]
+        if math.isnan(factor):
+            raise InputError(
+                f"mode {self.modes.modes[code].id!r} has no factor in factor set {self.factor_set.name!r}",
+                status="no_factor",
+            )
+        savings_g = self._savings_of_code[code] * km
+        award = self.policy.award_one(round(savings_g * 1000.0))
+        info = self.run_info
+        return TripResult(
+            mode=self.modes.modes[code].id,
+            distance_km=km,
+            emissions_g=factor * km,
+            baseline_g=self._baseline_of_code[code] * km,
+            savings_g=savings_g,
+            credits=info.credit_value(award),
+            factor_set=info.factor_set,
+            factor_set_hash=info.factor_set_hash,
+            baseline=info.baseline,
+            policy=info.policy,
+        )
+
+    def mode(self, label: str) -> Mode:
+        """The installed mode a label names (id or alias)."""
+        return self.modes.get(label)
+
+
+def _split_distance(text: str, unit: str) -> tuple[float | str, str]:
+    parts = text.strip().split(maxsplit=1)
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return text, unit
+
+
+def _checked_number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise InputError(f"distance {value!r} is not a number", status="bad_distance")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"distance {value!r} is not a number", status="bad_distance") from None
+    if not math.isfinite(number):
+        raise InputError(f"distance {value!r} is not finite", status="bad_distance")
+    if number <= 0:
+        raise InputError(f"distance {value!r} must be above zero", status="bad_distance")
+    return number

@@ -1,0 +1,82 @@
+"""The one exception hierarchy of carbonfoot.
+
+Every error the library raises on purpose is a :class:`CarbonfootError`. Where an
+error refines a builtin (a missing key, a wrong type, a bad value) it is also that
+builtin, so callers may catch either: ``UnknownModeError`` is a ``KeyError``,
+``UnitMismatchError`` a ``TypeError``. Messages say what is wrong, where (file and
+key, row and column, plugin name) and, where it helps, what would fix it.
+
+Bad rows inside a batch are not exceptions: they come back as data, with a status.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CarbonfootError",
+    "FactorError",
+    "InputError",
+    "LedgerError",
+    "PluginError",
+    "PolicyError",
+    "UnitMismatchError",
+    "UnknownFactorSetError",
+    "UnknownModeError",
+    "UnknownPolicyError",
+]
+
+
+class CarbonfootError(Exception):
+    """Base class of every error carbonfoot raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError would otherwise print the repr of its argument, quotes and all.
+        return str(self.args[0]) if self.args else ""
+
+
+class FactorError(CarbonfootError, ValueError):
+    """A factor set is invalid: bad unit, wrong dimension, bad value, missing provenance."""
+
+
+class UnitMismatchError(FactorError, TypeError):
+    """A quantity has the wrong physical dimension for where it is used."""
+
+
+class UnknownFactorSetError(CarbonfootError, KeyError):
+    """No installed plugin provides a factor set by that name."""
+
+
+class InputError(CarbonfootError, ValueError):
+    """Trip input that cannot be processed: a missing column, an unreadable file, a bad trip.
+
+    ``status`` is the batch status code the same problem gives a row (``bad_unit``...),
+    where there is one.
+    """
+
+    def __init__(self, message: str, *, status: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UnknownModeError(CarbonfootError, KeyError):
+    """A mode id or alias that no installed plugin registers."""
+
+
+class PluginError(CarbonfootError):
+    """A plugin failed to import, broke its hook specification, or registered something invalid."""
+
+    def __init__(self, message: str, *, plugin: str = "", distribution: str = "") -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.distribution = distribution
+
+
+class PolicyError(CarbonfootError, ValueError):
+    """A credit policy is unknown or was given invalid parameters."""
+
+
+class UnknownPolicyError(PolicyError, KeyError):
+    """No installed plugin provides a credit policy by that name."""
+
+
+class LedgerError(CarbonfootError):
+    """The credit ledger refused an operation."""

@@ -1,0 +1,112 @@
+"""Every hook a carbonfoot plugin can implement: the one page a plugin author reads.
+
+A plugin is a module (or any object) with functions marked ``@carbonfoot.hookimpl``
+and named after the hooks below, registered through the ``carbonfoot`` entry-point
+group of its distribution::
+
+    # pyproject.toml of a district's plugin
+    [project.entry-points.carbonfoot]
+    waterbus = "carbonfoot_waterbus"
+
+Each hook is a *registration* hook: it is called once per process, when the engine's
+catalog is first built (never per trip, never at import time), and receives a
+``register`` callable. Call ``register`` once for each thing the plugin contributes;
+the catalog checks each value and raises :class:`carbonfoot.PluginError` naming the
+plugin if one is malformed. A plugin implements only the hooks it needs.
+
+The built-in modes, factor sets and policies are plugins too, registered through
+the same entry-point group, so this is the path they take as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from carbonfoot.modes import Mode
+
+__all__ = ["hookimpl", "hookspec"]
+
+#: Marks the hook specifications below. Plugin authors do not need it.
+hookspec = pluggy.HookspecMarker("carbonfoot")
+#: Marks a plugin's hook implementations: ``@carbonfoot.hookimpl``.
+hookimpl = pluggy.HookimplMarker("carbonfoot")
+
+
+# -- what can be computed: modes and factor sets ----------------------------------
+
+
+@hookspec
+def register_modes(register: Callable[[Mode], None]) -> None:
+    """Contribute transport modes.
+
+    Called once, when the catalog is built. ``register(mode)`` takes a
+    :class:`carbonfoot.Mode`; call it once per mode. A mode's id and each alias must
+    be unique across all installed plugins (compared case-insensitively, with ``_`` and
+    spaces read as ``-``); a clash is a :class:`PluginError` naming both plugins.
+
+    The mode's emission factor comes from the active factor set, under the key
+    ``mode.factor`` (default: the mode id). A factor set without that key leaves the
+    mode's trips with status ``no_factor``; a district adding a mode therefore also
+    adds its factor, in its own factor set or an overrides file.
+
+    Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def register_modes(register):
+            register(Mode(id="water-bus", label="Water bus", aliases=("水上巴士",),
+                          factor="ferry", category="public",
+                          speed=SpeedRange(5, 40, basis="operator timetable")))
+    """
+
+
+@hookspec
+def register_factor_sets(register: Callable[..., None]) -> None:
+    """Contribute factor sets, as TOML files in the format of ``factors/README.md``.
+
+    Called once, when the catalog is built. ``register(name, path, default=False)``
+    takes the set's name (it must equal ``[set].name`` inside the file) and the path of
+    the TOML file; ``default=True`` offers it as the set used when none is named (when
+    several plugins offer one, the user must name a set).
+    Files are read and validated lazily, the first time a set is used; a set that
+    fails validation raises :class:`carbonfoot.FactorError` naming the file and key.
+    A name registered twice is a :class:`PluginError`.
+
+    Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def register_factor_sets(register):
+            register("jiangbei-2025", Path(__file__).parent / "jiangbei-2025.toml")
+    """
+
+
+# -- what savings are worth: credit policies ----------------------------------------
+
+
+@hookspec
+def register_credit_policies(register: Callable[..., None]) -> None:
+    """Contribute credit policies: rules that turn savings into credits or coins.
+
+    Called once, when the catalog is built. ``register(spec, default=False)`` takes a
+    :class:`carbonfoot.PolicySpec`: the policy id, its documented parameters with
+    defaults, and a ``build(params)`` function returning a
+    :class:`carbonfoot.CreditPolicy`. The engine calls ``build`` once per run and then
+    ``award`` once per batch with numpy arrays, so a policy is vectorized by contract.
+    ``default=True`` offers it as the policy used when none is named.
+
+    Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def register_credit_policies(register):
+            register(PolicySpec(id="double-weekend", unit="credit",
+                                description="...", parameters=(...), build=build))
+    """

@@ -1,0 +1,440 @@
+"""Trip intake: columns checked, units converted once, modes resolved to codes.
+
+Input is any table-like value (a pyarrow Table or RecordBatch, a pandas DataFrame, or
+a mapping of column name to numpy array or list). Every row ends with exactly one
+status: ``ok``, or the first reason, in column order, that it cannot be computed.
+Each rejected row gets a message naming its row number (1-based, counting data rows)
+and column. All checks are whole-column operations; Python loops run only over the
+distinct values of a column (mode labels, unit spellings), never over trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from attrs import frozen
+
+from carbonfoot.errors import InputError
+from carbonfoot.modes import UNKNOWN_MODE, ModeTable
+from carbonfoot.times import parse_times
+from carbonfoot.units import (
+    DISTANCE_UNITS,
+    describe_bad_distance_unit,
+    distance_unit_to_km,
+    km_per_unit,
+    normalise_unit_spelling,
+)
+
+__all__ = [
+    "MAX_TRIP_KM",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "STATUSES",
+    "TripColumns",
+    "read_trips",
+    "to_arrow_table",
+]
+
+REQUIRED_COLUMNS: Final = ("trip_id", "user_id", "mode", "distance", "started_at")
+OPTIONAL_COLUMNS: Final = ("distance_unit", "ended_at", "district")
+
+#: Public status codes, in order of precedence; the index is the internal code.
+STATUSES: Final = (
+    "ok",
+    "missing_trip_id",
+    "duplicate_trip_id",
+    "missing_user",
+    "unknown_mode",
+    "bad_distance",
+    "bad_unit",
+    "bad_time",
+    "no_factor",
+)
+STATUS_CODE: Final = {name: code for code, name in enumerate(STATUSES)}
+
+#: The longest distance one trip can cover on the ground: Earth's equatorial
+#: circumference, 40,075.017 km (WGS 84 semi-major axis 6,378,137 m, NIMA TR8350.2).
+#: Anything longer is a data error; it also keeps every product of the engine finite.
+MAX_TRIP_KM: Final = 40_075.017
+
+_NUMBER_PATTERN: Final = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_SHOWN_CHARACTERS: Final = 40
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@frozen
+class TripColumns:
+    """The intake's output: one entry per input row, as arrays the engine computes on.
+
+    ``status`` holds internal status codes (indexes into :data:`STATUSES`); rows with a
+    non-zero status carry a message in ``messages`` (a string array, null where ok).
+    """
+
+    size: int
+    trip_id: pa.Array
+    user_id: pa.Array
+    mode_label: pa.Array
+    mode_code: npt.NDArray[np.int32]
+    distance_km: npt.NDArray[np.float64]
+    started_us: npt.NDArray[np.int64]
+    started_valid: BoolArray
+    ended_us: npt.NDArray[np.int64] | None
+    district: pa.Array | None
+    status: npt.NDArray[np.int8]
+    rejections: _Rejections
+
+
+def to_arrow_table(trips: Any) -> pa.Table:
+    """Accept a pyarrow Table/RecordBatch, a pandas DataFrame, or a mapping of columns."""
+    if isinstance(trips, pa.Table):
+        return trips
+    if isinstance(trips, pa.RecordBatch):
+        return pa.Table.from_batches([trips])
+    if type(trips).__module__.startswith("pandas") and hasattr(trips, "columns"):
+        try:
+            return pa.Table.from_pandas(trips, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.table(
+                {str(name): _column_array(trips[name].to_numpy()) for name in trips.columns}
+            )
+    if isinstance(trips, Mapping):
+        return pa.table({str(name): _column_array(values) for name, values in trips.items()})
+    raise InputError(
+        f"cannot read trips from {type(trips).__name__}; give a pyarrow Table, a pandas "
+        "DataFrame, or a mapping of column name to array"
+    )
+
+
+def _column_array(values: Any) -> pa.Array:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        # Mixed types in one column (numbers and text): keep each value as text, so
+        # every row is judged on its own instead of failing the column.
+        return pa.array(
+            [None if value is None else str(value) for value in values], type=pa.string()
+        )
+
+
+def read_trips(
+    table: pa.Table,
+    modes: ModeTable,
+    *,
+    default_unit: str,
+    timezone: str,
+    row_offset: int = 0,
+) -> TripColumns:
+    """Check every column of ``table`` and resolve it to arrays; see the module docstring."""
+    names = {name.strip().lstrip("\ufeff"): name for name in table.column_names}
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}; trips need {', '.join(REQUIRED_COLUMNS)} "
+            f"(found: {', '.join(table.column_names) or 'none'})"
+        )
+    default_km = _default_unit_km(default_unit)
+
+    def column(name: str) -> pa.Array:
+        chunked = table.column(names[name])
+        return chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+
+    size = table.num_rows
+    rejections = _Rejections(size, row_offset)
+    trip_id = _as_text(column("trip_id"))
+    user_id = _as_text(column("user_id"))
+    mode_label = _as_text(column("mode"))
+
+    rejections.reject(_blank(trip_id), "missing_trip_id", "trip_id", "is empty")
+    first_row, duplicate = _duplicates(trip_id, rejections.ok)
+    rejections.reject_value(
+        duplicate,
+        "duplicate_trip_id",
+        "trip_id",
+        trip_id,
+        " already appears in row ",
+        detail=lambda rows: pa.array(first_row[rows] + 1 + row_offset).cast(pa.string()),
+    )
+    rejections.reject(_blank(user_id), "missing_user", "user_id", "is empty")
+    mode_code = _mode_codes(mode_label, modes)
+    rejections.reject(_blank(mode_label), "unknown_mode", "mode", "is empty")
+    rejections.reject_value(
+        mode_code == UNKNOWN_MODE,
+        "unknown_mode",
+        "mode",
+        mode_label,
+        " is not an installed mode or alias (see `carbonfoot modes`)",
+    )
+    distance = _read_distance(column("distance"), rejections)
+    unit_km = _unit_factors(
+        column("distance_unit") if "distance_unit" in names else None, default_km, size, rejections
+    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        distance_km = distance * unit_km
+    rejections.reject_value(
+        rejections.ok & ~(distance_km <= MAX_TRIP_KM),
+        "bad_distance",
+        "distance",
+        _as_text(column("distance")),
+        f" is longer than {MAX_TRIP_KM:,} km, the Earth's circumference",
+    )
+    started_us, started_valid = _read_time(column("started_at"), "started_at", timezone, rejections)
+    ended_us = None
+    if "ended_at" in names:
+        ended = column("ended_at")
+        ended_text = _as_text(ended)
+        blank_end = _blank(ended_text)
+        ended_us, ended_ok, _ = parse_times(ended, timezone)
+        rejections.reject_value(
+            ~blank_end & ~ended_ok,
+            "bad_time",
+            "ended_at",
+            ended_text,
+            " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
+        )
+        rejections.reject_value(
+            ~blank_end & ended_ok & started_valid & (ended_us < started_us),
+            "bad_time",
+            "ended_at",
+            ended_text,
+            " is before started_at",
+        )
+    district = _as_text(column("district")) if "district" in names else None
+    return TripColumns(
+        size=size,
+        trip_id=trip_id,
+        user_id=user_id,
+        mode_label=mode_label,
+        mode_code=mode_code,
+        distance_km=np.where(rejections.ok, distance_km, np.nan),
+        started_us=started_us,
+        started_valid=started_valid,
+        ended_us=ended_us,
+        district=district,
+        status=rejections.status,
+        rejections=rejections,
+    )
+
+
+class _Rejections:
+    """Statuses and messages of one batch. The first reason a row meets is the one it keeps."""
+
+    def __init__(self, size: int, row_offset: int) -> None:
+        self.status = np.zeros(size, dtype=np.int8)
+        self.row_offset = row_offset
+        self.parts: list[tuple[npt.NDArray[np.intp], pa.Array]] = []
+
+    @property
+    def ok(self) -> BoolArray:
+        return np.asarray(self.status == 0)
+
+    def _claim(self, mask: BoolArray, status: str) -> npt.NDArray[np.intp]:
+        rows = np.flatnonzero(mask & (self.status == 0))
+        self.status[rows] = STATUS_CODE[status]
+        return rows
+
+    def _prefix(self, rows: npt.NDArray[np.intp], column: str) -> list[Any]:
+        numbers = pa.array(rows + 1 + self.row_offset).cast(pa.string())
+        return ["row ", numbers, f": column '{column}': "]
+
+    def reject(self, mask: BoolArray, status: str, column: str, message: str) -> None:
+        """Reject rows of ``mask`` with a fixed message about ``column``."""
+        rows = self._claim(mask, status)
+        if rows.size:
+            self.parts.append((rows, _join(*self._prefix(rows, column), message)))
+
+    def reject_value(
+        self,
+        mask: BoolArray,
+        status: str,
+        column: str,
+        values: pa.Array,
+        message: str,
+        detail: Callable[[npt.NDArray[np.intp]], pa.Array] | None = None,
+    ) -> None:
+        """Reject rows of ``mask``, quoting each row's value of ``column`` in the message.
+
+        ``detail(rows)``, if given, returns text appended to the message of those rows.
+        """
+        rows = self._claim(mask, status)
+        if rows.size:
+            shown = _quoted(values.take(pa.array(rows)))
+            tail = [detail(rows)] if detail is not None else []
+            self.parts.append((rows, _join(*self._prefix(rows, column), shown, message, *tail)))
+
+    def reject_messages(
+        self, mask: BoolArray, status: str, column: str, messages: pa.Array
+    ) -> None:
+        """Reject rows of ``mask`` with per-row messages (``messages`` has one per input row)."""
+        rows = self._claim(mask, status)
+        if rows.size:
+            self.parts.append(
+                (rows, _join(*self._prefix(rows, column), messages.take(pa.array(rows))))
+            )
+
+    def messages(self) -> pa.Array:
+        """One message per row, null for rows that are ok."""
+        size = self.status.size
+        if not self.parts:
+            return pa.nulls(size, type=pa.string())
+        rows = np.concatenate([rows for rows, _ in self.parts])
+        texts = pa.concat_arrays([text.cast(pa.string()) for _, text in self.parts])
+        position = np.full(size, -1, dtype=np.int64)
+        position[rows] = np.arange(rows.size)
+        return texts.take(pa.array(position, mask=position < 0))
+
+
+def _join(*parts: Any) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _quoted(values: pa.Array) -> pa.Array:
+    text = pc.utf8_slice_codeunits(values.fill_null(""), 0, _SHOWN_CHARACTERS)
+    longer = pc.greater(pc.utf8_length(values.fill_null("")), _SHOWN_CHARACTERS)
+    text = pc.if_else(longer, _join(text, "..."), text)
+    return _join("'", text, "'")
+
+
+def _as_text(values: pa.Array) -> pa.Array:
+    """A column as text: strings stay, numbers and other scalars become their text form."""
+    if pa.types.is_string(values.type):
+        return values
+    if pa.types.is_large_string(values.type) or pa.types.is_dictionary(values.type):
+        return values.cast(pa.string())
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), type=pa.string())
+    try:
+        return values.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array(
+            [None if value is None else str(value) for value in values.to_pylist()],
+            type=pa.string(),
+        )
+
+
+def _blank(values: pa.Array) -> BoolArray:
+    blank = pc.or_kleene(pc.is_null(values), pc.equal(pc.utf8_trim_whitespace(values), ""))
+    return np.asarray(blank.fill_null(True).to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def _duplicates(trip_id: pa.Array, ok: BoolArray) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    """For each row, the first row with the same trip id, and whether this row repeats it."""
+    encoded = trip_id.dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    size = codes.size
+    first_row = np.arange(size, dtype=np.int64)
+    present = np.flatnonzero(codes >= 0)
+    if present.size:
+        unique_codes, first_index = np.unique(codes[present], return_index=True)
+        first_of_code = np.empty(len(encoded.dictionary), dtype=np.int64)
+        first_of_code[unique_codes] = present[first_index]
+        first_row[present] = first_of_code[codes[present]]
+    duplicate = (first_row != np.arange(size)) & ok
+    return first_row, duplicate
+
+
+def _mode_codes(labels: pa.Array, modes: ModeTable) -> npt.NDArray[np.int32]:
+    encoded = labels.dictionary_encode()
+    codes_of_distinct = np.array(
+        [*modes.codes_of(encoded.dictionary.to_pylist()), UNKNOWN_MODE], dtype=np.int32
+    )
+    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return np.asarray(codes_of_distinct[indices], dtype=np.int32)
+
+
+def _read_distance(values: pa.Array, rejections: _Rejections) -> npt.NDArray[np.float64]:
+    """The distance column as floats; non-numbers, non-finite, negative and zero rejected."""
+    size = len(values)
+    text = _as_text(values)
+    if (
+        pa.types.is_integer(values.type)
+        or pa.types.is_floating(values.type)
+        or pa.types.is_decimal(values.type)
+    ):
+        numbers = values.cast(pa.float64(), safe=False)
+        numeric = ~_null_mask(values)
+    elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        trimmed = pc.utf8_trim_whitespace(values)
+        numeric = np.asarray(
+            pc.match_substring_regex(trimmed, _NUMBER_PATTERN)
+            .fill_null(False)
+            .to_numpy(zero_copy_only=False),
+            dtype=np.bool_,
+        )
+        numbers = pc.if_else(pa.array(numeric), trimmed, pa.scalar(None, trimmed.type)).cast(
+            pa.float64()
+        )
+    else:
+        numeric = np.zeros(size, dtype=np.bool_)
+        numbers = pa.nulls(size, type=pa.float64())
+    distance = np.asarray(
+        numbers.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
+    )
+    rejections.reject(_blank(text), "bad_distance", "distance", "is empty")
+    rejections.reject_value(~numeric, "bad_distance", "distance", text, " is not a number")
+    finite = np.isfinite(distance)
+    rejections.reject_value(~finite, "bad_distance", "distance", text, " is not finite")
+    rejections.reject_value(
+        finite & (distance < 0), "bad_distance", "distance", text, " is negative"
+    )
+    rejections.reject_value(distance == 0, "bad_distance", "distance", text, " is zero")
+    return distance
+
+
+def _default_unit_km(unit: str) -> float:
+    try:
+        return distance_unit_to_km(unit)
+    except InputError as exc:
+        raise InputError(f"default distance unit: {exc}", status="bad_unit") from None
+
+
+def _unit_factors(
+    values: pa.Array | None, default_km: float, size: int, rejections: _Rejections
+) -> npt.NDArray[np.float64]:
+    """Kilometres per unit for each row: its ``distance_unit`` if given, else the default."""
+    if values is None:
+        return np.full(size, default_km)
+    text = _as_text(values)
+    encoded = pc.utf8_trim_whitespace(text).dictionary_encode()
+    spellings: Sequence[str | None] = encoded.dictionary.to_pylist()
+    factors = []
+    messages = []
+    for spelling in spellings:
+        if spelling is None or spelling == "":
+            factors.append(default_km)
+            messages.append("")
+            continue
+        registry_unit = DISTANCE_UNITS.get(normalise_unit_spelling(spelling))
+        factors.append(np.nan if registry_unit is None else km_per_unit(registry_unit))
+        messages.append("" if registry_unit is not None else describe_bad_distance_unit(spelling))
+    indices = encoded.indices.fill_null(len(spellings)).to_numpy(zero_copy_only=False)
+    unit_km: npt.NDArray[np.float64] = np.array([*factors, default_km], dtype=np.float64)[indices]
+    message_of_row = pa.array([*messages, ""], type=pa.string()).take(pa.array(indices))
+    rejections.reject_messages(np.isnan(unit_km), "bad_unit", "distance_unit", message_of_row)
+    return unit_km
+
+
+def _read_time(
+    values: pa.Array, column: str, timezone: str, rejections: _Rejections
+) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    micros, valid, missing = parse_times(values, timezone)
+    rejections.reject(missing, "bad_time", column, "is empty")
+    rejections.reject_value(
+        ~valid,
+        "bad_time",
+        column,
+        _as_text(values),
+        " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
+    )
+    return micros, valid
+
+
+def _null_mask(values: pa.Array) -> BoolArray:
+    return np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=np.bool_)

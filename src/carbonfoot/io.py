@@ -1,0 +1,118 @@
+"""Trip files in and result files out: CSV and Parquet, chosen by extension (pyarrow).
+
+CSV columns are all read as text, so one malformed cell (``"abc"`` in ``distance``)
+becomes a rejected row instead of failing the file; the intake parses numbers and times
+itself. Parquet columns keep their types.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from carbonfoot.errors import InputError
+
+__all__ = ["FORMATS", "file_format", "read_trip_file", "write_result_file"]
+
+FORMATS = (".csv", ".parquet")
+_BLOCK_SIZE = 4 << 20
+
+
+def file_format(path: str | Path) -> str:
+    """``".csv"`` or ``".parquet"`` from the file name; anything else is an error."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".pq":
+        return ".parquet"
+    if suffix not in FORMATS:
+        raise InputError(
+            f"{path}: unsupported file type {suffix or '(none)'!r}; use .csv or .parquet"
+        )
+    return suffix
+
+
+def read_trip_file(path: str | Path, *, on_bytes: Callable[[int], None] | None = None) -> pa.Table:
+    """Read a trip file; ``on_bytes(n)`` is called as the file is read, for progress bars."""
+    path = Path(path)
+    kind = file_format(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        if kind == ".parquet":
+            table = pq.read_table(path)
+            if on_bytes is not None:
+                on_bytes(path.stat().st_size)
+            return table
+        return _read_csv(path, on_bytes)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read {kind[1:]} file: {_first_line(exc)}") from None
+
+
+def _read_csv(path: Path, on_bytes: Callable[[int], None] | None) -> pa.Table:
+    header = _csv_header(path)
+    if not header:
+        raise InputError(f"{path}: empty file, no header row")
+    convert = pa_csv.ConvertOptions(
+        column_types={name: pa.string() for name in header},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    read = pa_csv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True)
+    with path.open("rb") as raw:
+        source: Any = _CountingReader(raw, on_bytes) if on_bytes is not None else raw
+        return pa_csv.read_csv(source, read_options=read, convert_options=convert)
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        return next(csv.reader(text), [])
+
+
+class _CountingReader:
+    """A binary file wrapper that reports how many bytes were read."""
+
+    def __init__(self, raw: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_bytes = on_bytes
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._on_bytes(len(chunk))
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def write_result_file(table: pa.Table, path: str | Path) -> None:
+    """Write results as CSV or Parquet (by extension), creating the parent folder."""
+    path = Path(path)
+    kind = file_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if kind == ".parquet":
+            pq.write_table(table, path)
+        else:
+            pa_csv.write_csv(table, path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: cannot write {kind[1:]} file: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,224 @@
+"""Credit policies: the protocol a policy plugin implements, and the shared arithmetic.
+
+A policy turns each trip's savings into an award: whole credits, or coins with a fixed
+number of decimal places. Awards are exact integers of the policy's smallest unit
+(``10 ** -decimals`` of a credit or coin), never binary floats, so a balance built from
+them is exact. Savings enter the policy already rounded to whole milligrams (round half
+to even), so an award never depends on floating-point noise in the last digit.
+
+Daily caps are applied per user and *local* calendar day (the policy's time zone), in
+trip-time order, ties broken by input order: the earliest trips of a day are paid in
+full, the trip that crosses the cap is paid up to it, later trips get nothing.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+from attrs import field, frozen, validators
+
+from carbonfoot.errors import PolicyError
+
+__all__ = [
+    "CreditPolicy",
+    "Parameter",
+    "PolicyBatch",
+    "PolicySpec",
+    "apply_daily_cap",
+    "divide_floor",
+    "parse_decimal",
+    "parse_timezone",
+]
+
+Int64Array = npt.NDArray[np.int64]
+MILLIGRAMS_PER_GRAM = 1000
+
+
+@frozen
+class PolicyBatch:
+    """What a policy sees of a batch: one entry per trip, as numpy arrays.
+
+    ``savings_mg`` is savings in whole milligrams (0 for trips that are not eligible);
+    ``eligible`` marks trips that may earn (computed rows); ``user`` is an integer code
+    per user; ``local_day`` the trip's calendar day in the policy's time zone (days
+    since 1970-01-01); ``started_us`` the start time in UTC microseconds, for ordering.
+    """
+
+    savings_mg: Int64Array
+    eligible: npt.NDArray[np.bool_]
+    user: Int64Array
+    local_day: Int64Array
+    started_us: Int64Array
+
+
+@runtime_checkable
+class CreditPolicy(Protocol):
+    """A built policy, ready to award a batch.
+
+    ``unit`` names what it issues (``"credit"``, ``"coin"``); ``decimals`` is the scale
+    of its awards (an award of 1234 with ``decimals == 2`` is 12.34); ``timezone`` is
+    the IANA zone of its calendar days; ``params`` are the resolved parameters, recorded
+    with every result.
+    """
+
+    id: str
+    unit: str
+    decimals: int
+    timezone: str
+    params: Mapping[str, Any]
+
+    def award(self, batch: PolicyBatch) -> Int64Array:
+        """Awards for every trip of ``batch`` in minor units; 0 where not eligible."""
+        ...
+
+    def award_one(self, savings_mg: int) -> int:
+        """The award of one trip that is alone in its user's day."""
+        ...
+
+    def describe(self) -> str:
+        """The award rule in words and numbers, for ``explain``."""
+        ...
+
+
+@frozen
+class Parameter:
+    """One documented policy parameter: name, parser, default, and what it means."""
+
+    name: str = field(validator=validators.matches_re(r"^[a-z][a-z0-9_]*$"))
+    description: str = field(validator=validators.min_len(1))
+    parse: Callable[[Any], Any]
+    default: Any = None
+
+
+@frozen
+class PolicySpec:
+    """What a policy plugin registers: id, unit, parameters, and how to build it."""
+
+    id: str = field(validator=validators.matches_re(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"))
+    unit: str = field(validator=validators.min_len(1))
+    description: str = field(validator=validators.min_len(1))
+    parameters: tuple[Parameter, ...]
+    build: Callable[[Mapping[str, Any]], CreditPolicy]
+
+    def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``given``, each parsed; unknown names are an error."""
+        known = {parameter.name: parameter for parameter in self.parameters}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise PolicyError(
+                f"policy {self.id!r} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters: {', '.join(known) or 'none'}"
+            )
+        resolved: dict[str, Any] = {}
+        for name, parameter in known.items():
+            raw = given.get(name, parameter.default)
+            try:
+                resolved[name] = None if raw is None else parameter.parse(raw)
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise PolicyError(f"policy {self.id!r}, parameter {name!r}: {exc}") from None
+        return resolved
+
+    def create(self, given: Mapping[str, Any]) -> CreditPolicy:
+        """Build the policy with ``given`` parameters over the documented defaults."""
+        params = self.resolve_params(given)
+        try:
+            return self.build(params)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise PolicyError(f"policy {self.id!r}: {exc}") from None
+
+
+def parse_decimal(
+    raw: Any, *, minimum: Decimal | None = None, places: int | None = None
+) -> Decimal:
+    """An exact decimal from text or a number; floats go through their shortest repr."""
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a number, got {raw!r}")
+    try:
+        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise ValueError(f"{raw!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise ValueError(f"{raw!r} is not finite")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{value} is below the minimum {minimum}")
+    exponent = value.as_tuple().exponent
+    if places is not None and isinstance(exponent, int) and -exponent > places:
+        raise ValueError(f"{value} has more than {places} decimal places")
+    return value
+
+
+def parse_int(raw: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number from text or an int, within bounds."""
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise ValueError(f"expected a whole number, got {raw!r}")
+    try:
+        value = int(str(raw).strip()) if not isinstance(raw, int | float) else int(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a whole number") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ValueError(f"{value} must be {bound}")
+    return value
+
+
+def parse_timezone(raw: Any) -> str:
+    """An IANA time-zone name that this machine's tz database knows."""
+    name = str(raw).strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name like 'Asia/Shanghai'"
+        ) from None
+    return name
+
+
+def divide_floor(savings_mg: Int64Array, scale: int, milligrams_per_unit: int) -> Int64Array:
+    """``floor(savings_mg * scale / milligrams_per_unit)`` exactly, without int64 overflow.
+
+    Splits the division so the intermediate product never exceeds
+    ``milligrams_per_unit * scale``: the quotient and remainder parts are exact integers.
+    """
+    whole, rest = np.divmod(savings_mg, milligrams_per_unit)
+    return np.asarray(whole * scale + (rest * scale) // milligrams_per_unit, dtype=np.int64)
+
+
+def apply_daily_cap(awards: Int64Array, batch: PolicyBatch, cap: int) -> Int64Array:
+    """Awards after a per-user, per-local-day cap, paid in trip-time order.
+
+    Only user-days whose uncapped total exceeds the cap are sorted: for the others the
+    awards stand as they are. Within a capped day, trips are ordered by start time, then
+    by input position.
+    """
+    capped = awards.copy()
+    earning = np.flatnonzero(awards > 0)
+    if earning.size == 0:
+        return capped
+    # One integer per (user, local day) among earning trips.
+    day = batch.local_day[earning]
+    day_span = int(day.max() - day.min()) + 1
+    group = batch.user[earning] * day_span + (day - day.min())
+    _, group_index = np.unique(group, return_inverse=True)
+    totals = np.bincount(group_index, weights=awards[earning].astype(np.float64))
+    # float64 sums are exact below 2**53 minor units; the margin keeps larger sums on the
+    # exact path too (sorting a day that is under the cap pays it in full anyway).
+    over = totals * (1.0 + 2.0**-40) + 1.0 > cap
+    if not over.any():
+        return capped
+    rows = earning[over[group_index]]
+    rows_group = group_index[over[group_index]]
+    order = np.lexsort((rows, batch.started_us[rows], rows_group))
+    rows = rows[order]
+    rows_group = rows_group[order]
+    paid = awards[rows]
+    running = np.cumsum(paid)
+    starts = np.flatnonzero(np.r_[True, rows_group[1:] != rows_group[:-1]])
+    before_group = np.repeat(running[starts] - paid[starts], np.diff(np.r_[starts, rows.size]))
+    already = running - paid - before_group
+    capped[rows] = np.clip(cap - already, 0, paid)
+    return capped

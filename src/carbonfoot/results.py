@@ -1,0 +1,286 @@
+"""Results: one row per input row, plus the run's provenance and a summary by mode.
+
+The result table is a pyarrow Table. Numbers are empty (null) for rows that were not
+computed. ``credits`` is an int64 column for policies that award whole units, and an
+exact ``decimal128(18, decimals)`` column for policies with decimal places (coins);
+either way it is built from the policy's integer awards, never from binary floats.
+Every row names the factor set (and its content hash), baseline and policy of the run,
+and the table's schema metadata records the same as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from attrs import asdict, field, frozen
+
+from carbonfoot.factors import _freeze
+from carbonfoot.intake import STATUSES
+
+if TYPE_CHECKING:
+    from carbonfoot.intake import TripColumns
+    from carbonfoot.modes import ModeTable
+
+__all__ = ["ModeSummary", "Results", "RunInfo", "Summary", "build_results", "decimal_array"]
+
+OUTPUT_COLUMNS = (
+    "trip_id",
+    "user_id",
+    "mode",
+    "distance_km",
+    "emissions_g",
+    "baseline_g",
+    "savings_g",
+    "credits",
+    "status",
+    "message",
+    "started_at",
+    "credit_day",
+    "district",
+    "factor_set",
+    "factor_set_hash",
+    "baseline",
+    "policy",
+)
+_DECIMAL_PRECISION = 18  # every int64 award fits
+
+
+@frozen
+class RunInfo:
+    """What produced a result: the factor set (name, content hash), baseline and policy."""
+
+    factor_set: str
+    factor_set_hash: str
+    factor_set_version: str
+    gas: str
+    baseline: str
+    baseline_g_per_pkm: float
+    policy: str
+    policy_params: Mapping[str, str] = field(converter=_freeze)
+    credit_unit: str
+    credit_decimals: int
+    timezone: str
+
+    def credit_value(self, award: int) -> int | Decimal:
+        """An integer award as the policy's unit: an int, or a Decimal with its places."""
+        if self.credit_decimals == 0:
+            return int(award)
+        return Decimal(int(award)).scaleb(-self.credit_decimals)
+
+    def metadata(self) -> dict[bytes, bytes]:
+        """The run info as Arrow/Parquet schema metadata."""
+        return {b"carbonfoot.run": json.dumps(asdict(self), sort_keys=True).encode()}
+
+
+@frozen
+class ModeSummary:
+    """Totals of one mode over a batch."""
+
+    mode: str
+    trips: int
+    computed: int
+    distance_km: float
+    emissions_g: float
+    baseline_g: float
+    savings_g: float
+    credits: int | Decimal
+
+
+@frozen
+class Summary:
+    """Totals by mode, counts by status, and grand totals of a batch."""
+
+    by_mode: tuple[ModeSummary, ...]
+    status_counts: Mapping[str, int] = field(converter=_freeze)
+    trips: int
+    computed: int
+    savings_g: float
+    credits: int | Decimal
+    credit_unit: str
+
+
+class Results:
+    """The outcome of :meth:`Engine.compute`: the table, the run info and a summary."""
+
+    def __init__(self, table: pa.Table, info: RunInfo, summary: Summary) -> None:
+        self.table = table
+        self.info = info
+        self.summary = summary
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def column(self, name: str) -> npt.NDArray[Any]:
+        """One column as a numpy array (nulls as NaN for floats, None for objects)."""
+        return np.asarray(self.table.column(name).to_numpy(zero_copy_only=False))
+
+    def to_pandas(self) -> Any:
+        """The result table as a pandas DataFrame (needs pandas installed)."""
+        return self.table.to_pandas()
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        """The result rows as dictionaries."""
+        return list(self.table.to_pylist())
+
+
+def decimal_array(
+    awards: npt.NDArray[np.int64], decimals: int, valid: npt.NDArray[np.bool_]
+) -> pa.Array:
+    """An exact decimal128 array from integer awards in units of ``10 ** -decimals``.
+
+    Arrow stores a decimal128 as its unscaled 128-bit integer, so the int64 awards are
+    written into that layout directly (sign-extended) instead of passing through floats.
+    """
+    size = awards.size
+    words = np.empty((size, 2), dtype=np.int64)
+    words[:, 0] = awards
+    words[:, 1] = awards >> 63
+    validity = pa.array(valid).buffers()[1] if not valid.all() else None
+    return pa.Array.from_buffers(
+        pa.decimal128(_DECIMAL_PRECISION, decimals),
+        size,
+        [validity, pa.py_buffer(words.tobytes())],
+        null_count=int(size - np.count_nonzero(valid)),
+    )
+
+
+def _constant(value: str, size: int) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(np.zeros(size, dtype=np.int8), pa.array([value]))
+
+
+def _floats(values: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_]) -> pa.Array:
+    return pa.array(values, mask=~valid, type=pa.float64())
+
+
+def build_results(
+    *,
+    columns: TripColumns,
+    modes: ModeTable,
+    ok: npt.NDArray[np.bool_],
+    distance_km: npt.NDArray[np.float64],
+    emissions_g: npt.NDArray[np.float64],
+    baseline_g: npt.NDArray[np.float64],
+    savings_g: npt.NDArray[np.float64],
+    awards: npt.NDArray[np.int64],
+    local_day: npt.NDArray[np.int64],
+    info: RunInfo,
+) -> Results:
+    """Assemble the result table and summary from the engine's arrays."""
+    size = columns.size
+    codes = columns.mode_code
+    known = codes >= 0
+    # A resolved mode is written as its id; an unresolved label is kept as it came.
+    mode_ids = pa.array([*modes.ids], type=pa.string()).take(pa.array(np.where(known, codes, 0)))
+    mode_text = pc.if_else(pa.array(known), mode_ids, columns.mode_label)
+    if info.credit_decimals == 0:
+        credits = pa.array(awards, mask=~ok, type=pa.int64())
+    else:
+        credits = decimal_array(awards, info.credit_decimals, ok)
+    has_time = columns.started_valid
+    table = pa.table(
+        {
+            "trip_id": columns.trip_id,
+            "user_id": columns.user_id,
+            "mode": mode_text,
+            "distance_km": _floats(distance_km, ok),
+            "emissions_g": _floats(emissions_g, ok),
+            "baseline_g": _floats(baseline_g, ok),
+            "savings_g": _floats(savings_g, ok),
+            "credits": credits,
+            "status": pa.DictionaryArray.from_arrays(
+                columns.status.astype(np.int8), pa.array(STATUSES, type=pa.string())
+            ),
+            "message": columns.rejections.messages(),
+            "started_at": pa.array(
+                columns.started_us, mask=~has_time, type=pa.timestamp("us", tz="UTC")
+            ),
+            "credit_day": pa.array(
+                local_day.astype(np.int32), mask=~has_time, type=pa.int32()
+            ).cast(pa.date32()),
+            "district": columns.district
+            if columns.district is not None
+            else pa.nulls(size, pa.string()),
+            "factor_set": _constant(info.factor_set, size),
+            "factor_set_hash": _constant(info.factor_set_hash, size),
+            "baseline": _constant(info.baseline, size),
+            "policy": _constant(info.policy, size),
+        }
+    ).replace_schema_metadata(info.metadata())
+    summary = summarise(
+        codes,
+        ok,
+        columns.status,
+        distance_km,
+        emissions_g,
+        baseline_g,
+        savings_g,
+        awards,
+        modes,
+        info,
+    )
+    return Results(table, info, summary)
+
+
+def _exact_sums(slot: npt.NDArray[Any], awards: npt.NDArray[np.int64], bins: int) -> list[int]:
+    """Integer sums of ``awards`` per slot, exact: float64 bincount only where it cannot round."""
+    largest = int(awards.max(initial=0))
+    if largest * max(awards.size, 1) < 2**53:
+        return [int(value) for value in np.bincount(slot, weights=awards, minlength=bins)]
+    return [int(awards[slot == code].sum(dtype=np.int64)) for code in range(bins)]
+
+
+def summarise(
+    codes: npt.NDArray[np.int32],
+    ok: npt.NDArray[np.bool_],
+    status: npt.NDArray[np.int8],
+    distance_km: npt.NDArray[np.float64],
+    emissions_g: npt.NDArray[np.float64],
+    baseline_g: npt.NDArray[np.float64],
+    savings_g: npt.NDArray[np.float64],
+    awards: npt.NDArray[np.int64],
+    modes: ModeTable,
+    info: RunInfo,
+) -> Summary:
+    """Totals per mode and per status, with bincount: no loop over trips."""
+    bins = len(modes) + 1
+    slot = np.where(codes >= 0, codes, bins - 1)
+
+    def total(values: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        return np.bincount(slot, weights=np.where(ok, values, 0.0), minlength=bins).astype(
+            np.float64
+        )
+
+    trips = np.bincount(slot, minlength=bins)
+    computed = np.bincount(slot, weights=ok.astype(np.float64), minlength=bins)
+    km, emitted, base, saved = (total(v) for v in (distance_km, emissions_g, baseline_g, savings_g))
+    award_sums = _exact_sums(slot, np.where(ok, awards, 0), bins)
+    by_mode = tuple(
+        ModeSummary(
+            mode=modes.ids[code] if code < bins - 1 else "(unknown)",
+            trips=int(trips[code]),
+            computed=int(computed[code]),
+            distance_km=float(km[code]),
+            emissions_g=float(emitted[code]),
+            baseline_g=float(base[code]),
+            savings_g=float(saved[code]),
+            credits=info.credit_value(award_sums[code]),
+        )
+        for code in np.flatnonzero(trips)
+    )
+    counts = np.bincount(status.astype(np.int64), minlength=len(STATUSES))
+    return Summary(
+        by_mode=by_mode,
+        status_counts={STATUSES[i]: int(counts[i]) for i in np.flatnonzero(counts)},
+        trips=int(status.size),
+        computed=int(np.count_nonzero(ok)),
+        savings_g=float(np.sum(np.where(ok, savings_g, 0.0))),
+        credits=info.credit_value(sum(award_sums)),
+        credit_unit=info.credit_unit,
+    )

@@ -1,0 +1,105 @@
+"""Trip times: ISO 8601 text or timestamps in, UTC microseconds and local days out.
+
+Parsing is columnar (pyarrow's ISO 8601 cast). Text is first matched against a strict
+pattern, so the cast only sees well-formed values; the rare value that still fails (a
+30th of February) is isolated by bisection, so one bad row costs a few extra casts and
+never fails the batch. Times with an offset or ``Z`` are exact instants; naive times
+are read as wall-clock time in the policy's time zone.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["ISO_8601_PATTERN", "local_days", "parse_times"]
+
+MICROS_PER_DAY: Final = 86_400_000_000
+ISO_8601_PATTERN: Final = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?$"
+)
+_ZONE_SUFFIX: Final = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+_UTC_MICROS: Final = pa.timestamp("us", tz="UTC")
+
+BoolArray = npt.NDArray[np.bool_]
+Int64Array = npt.NDArray[np.int64]
+
+
+def parse_times(values: pa.Array, timezone: str) -> tuple[Int64Array, BoolArray, BoolArray]:
+    """Parse a column of times to UTC microseconds.
+
+    Returns ``(micros, valid, missing)``: ``micros`` is meaningful where ``valid``;
+    ``missing`` marks nulls and blank text (a subset of not valid).
+    """
+    size = len(values)
+    micros = np.zeros(size, dtype=np.int64)
+    if pa.types.is_timestamp(values.type):
+        missing = _null_mask(values)
+        if values.type.tz is None:
+            values = pc.assume_timezone(
+                values, timezone, ambiguous="earliest", nonexistent="earliest"
+            )
+        utc = values.cast(_UTC_MICROS, safe=False)
+        micros[:] = utc.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        return micros, ~missing, missing
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        missing = _null_mask(values)
+        return micros, np.zeros(size, dtype=np.bool_), missing
+    text = pc.utf8_trim_whitespace(values)
+    missing = _null_mask(text) | _as_bool(pc.equal(text, ""))
+    well_formed = _as_bool(pc.match_substring_regex(text, ISO_8601_PATTERN))
+    zoned = well_formed & _as_bool(pc.match_substring_regex(text, _ZONE_SUFFIX))
+    # Sub-microsecond digits are dropped (truncation), keeping the microsecond grid.
+    text = pc.replace_substring_regex(text, r"(\.\d{6})\d+", r"\1")
+    valid = np.zeros(size, dtype=np.bool_)
+    for rows, target in (
+        (np.flatnonzero(zoned), _UTC_MICROS),
+        (np.flatnonzero(well_formed & ~zoned), pa.timestamp("us")),
+    ):
+        if rows.size == 0:
+            continue
+        parsed, ok = _cast_isolating_failures(text.take(pa.array(rows)), target)
+        if target.tz is None:
+            parsed = pc.assume_timezone(
+                parsed, timezone, ambiguous="earliest", nonexistent="earliest"
+            )
+        micros[rows] = (
+            parsed.cast(_UTC_MICROS).cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        )
+        valid[rows] = ok
+    return micros, valid, missing
+
+
+def local_days(micros: Int64Array, timezone: str) -> Int64Array:
+    """Calendar day in ``timezone`` (days since 1970-01-01) of each UTC microsecond time."""
+    if micros.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    instants = pa.array(micros, type=pa.timestamp("us", tz=timezone))
+    wall_clock = pc.local_timestamp(instants).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return np.asarray(np.floor_divide(wall_clock, MICROS_PER_DAY), dtype=np.int64)
+
+
+def _cast_isolating_failures(text: pa.Array, target: pa.DataType) -> tuple[pa.Array, BoolArray]:
+    """Cast all of ``text``; where that fails, bisect so only the failing values become null."""
+    try:
+        return text.cast(target), np.ones(len(text), dtype=np.bool_)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if len(text) == 1:
+            return pa.nulls(1, type=target), np.zeros(1, dtype=np.bool_)
+    middle = len(text) // 2
+    left, left_ok = _cast_isolating_failures(text.slice(0, middle), target)
+    right, right_ok = _cast_isolating_failures(text.slice(middle), target)
+    return pa.concat_arrays([left, right]), np.concatenate([left_ok, right_ok])
+
+
+def _null_mask(values: pa.Array) -> BoolArray:
+    return _as_bool(pc.is_null(values))
+
+
+def _as_bool(values: pa.Array) -> BoolArray:
+    return np.asarray(values.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.bool_)

@@ -1,0 +1,206 @@
+"""Units at the boundary: the one pint registry, the unit allowlist, canonical floats.
+
+carbonfoot uses pint only where numbers enter: when a factor file is loaded and when
+a trip column names its distance unit. Inside the engine everything is a plain float
+in a canonical unit (kilometres, grams, watt-hours), so pint never runs per trip.
+
+Two rules keep untrusted text away from pint's expression parser, which evaluates
+arithmetic (``9**9**9 km`` would hang it):
+
+* trip distance units are looked up in :data:`DISTANCE_UNITS`, a fixed table; the
+  string is never handed to pint;
+* factor-file quantities must match a strict grammar (a number, then unit names joined
+  by ``*`` and ``/`` with single-digit powers) before pint sees the unit part.
+
+The registry itself is built from ``units.txt`` beside this module, which defines only
+the units carbonfoot accepts, each with the source of its conversion.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Final
+
+from carbonfoot.errors import FactorError, InputError, UnitMismatchError
+
+if TYPE_CHECKING:
+    import pint
+
+__all__ = [
+    "CANONICAL_UNITS",
+    "DISTANCE_UNITS",
+    "Dimension",
+    "distance_unit_to_km",
+    "km_per_unit",
+    "parse_factor_quantity",
+    "registry",
+]
+
+#: Canonical unit for each kind of quantity the engine stores as a float.
+CANONICAL_UNITS: Final = {
+    "emission_intensity": "gram / kilometer",  # g CO2(e) per km (passenger or vehicle)
+    "energy_intensity": "watt_hour / kilometer",  # Wh per km (passenger or vehicle)
+    "carbon_intensity": "gram / watt_hour",  # g CO2(e) per Wh of electricity
+    "count": "",  # occupancy, a pure number
+}
+
+
+class Dimension:
+    """Names of the quantity kinds a factor can be, keyed by pint dimensionality."""
+
+    EMISSION_INTENSITY = "emission_intensity"
+    ENERGY_INTENSITY = "energy_intensity"
+    CARBON_INTENSITY = "carbon_intensity"
+    COUNT = "count"
+
+
+#: Accepted distance units in trip data: spelling (case-insensitive) -> registry unit.
+DISTANCE_UNITS: Final[dict[str, str]] = {
+    "km": "kilometer",
+    "kilometer": "kilometer",
+    "kilometers": "kilometer",
+    "kilometre": "kilometer",
+    "kilometres": "kilometer",
+    "公里": "kilometer",
+    "千米": "kilometer",
+    "m": "meter",
+    "meter": "meter",
+    "meters": "meter",
+    "metre": "meter",
+    "metres": "meter",
+    "米": "meter",
+    "mi": "mile",
+    "mile": "mile",
+    "miles": "mile",
+    "英里": "mile",
+    "yd": "yard",
+    "yard": "yard",
+    "yards": "yard",
+    "ft": "foot",
+    "foot": "foot",
+    "feet": "foot",
+    "nmi": "nautical_mile",
+    "nautical_mile": "nautical_mile",
+    "nautical miles": "nautical_mile",
+}
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_UNIT_NAME = r"[A-Za-zµ_]+"
+_POWER = r"(?:\s*\*\*\s*-?[1-9]|\^-?[1-9])?"
+_UNIT_EXPR = rf"{_UNIT_NAME}{_POWER}(?:\s*[*/]\s*{_UNIT_NAME}{_POWER})*"
+_QUANTITY_RE: Final = re.compile(rf"^\s*(?P<number>{_NUMBER})\s*(?P<unit>{_UNIT_EXPR})?\s*$")
+
+
+@functools.cache
+def registry() -> pint.UnitRegistry[Any]:
+    """The one pint registry of carbonfoot, built on first use from ``units.txt``."""
+    import pint
+
+    definitions = resources.files("carbonfoot").joinpath("units.txt")
+    with resources.as_file(definitions) as path:
+        return pint.UnitRegistry(str(path), autoconvert_offset_to_baseunit=False)
+
+
+def _dimension_of(unit: pint.Unit) -> str | None:
+    dims = dict(unit.dimensionality)
+    if not dims:
+        return Dimension.COUNT
+    if dims == {"[mass]": 1, "[length]": -1}:
+        return Dimension.EMISSION_INTENSITY
+    if dims == {"[mass]": 1, "[length]": 1, "[time]": -2}:
+        return Dimension.ENERGY_INTENSITY
+    if dims == {"[length]": -2, "[time]": 2}:
+        return Dimension.CARBON_INTENSITY
+    return None
+
+
+def parse_factor_quantity(
+    text: object, *, where: str, expected: tuple[str, ...] | None = None
+) -> tuple[float, str, str]:
+    """Parse a factor-file quantity such as ``"0.16272 kg / km"``.
+
+    Returns ``(value_in_canonical_unit, original_unit_text, dimension)``. Raises
+    :class:`FactorError` naming ``where`` for text outside the grammar, an unknown
+    unit, a non-finite or negative value, and :class:`UnitMismatchError` when the
+    dimension is none of ``expected`` (default: any kind carbonfoot knows).
+    """
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise FactorError(f"{where}: expected a quantity string like '0.16 kg / km', got {text!r}")
+    match = _QUANTITY_RE.match(str(text))
+    if match is None:
+        raise FactorError(
+            f"{where}: {text!r} is not '<number> <unit>' (units joined by '*' and '/', "
+            "powers of one digit); write e.g. '0.16272 kg / km'"
+        )
+    magnitude = float(match["number"])
+    if not math.isfinite(magnitude):
+        raise FactorError(f"{where}: value {match['number']} is not finite")
+    if magnitude < 0:
+        raise FactorError(f"{where}: value {magnitude} is negative; factors are >= 0")
+    unit_text = (match["unit"] or "").strip()
+    import pint
+
+    ureg = registry()
+    try:
+        unit = ureg.parse_units(unit_text) if unit_text else ureg.dimensionless
+    except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError) as exc:
+        raise FactorError(
+            f"{where}: unknown unit {unit_text!r} ({exc}); carbonfoot knows the units in "
+            "carbonfoot/units.txt (g, kg, t, lb, m, km, mi, Wh, kWh, MWh, J, MJ, ...)"
+        ) from None
+    dimension = _dimension_of(unit)
+    allowed = expected or tuple(CANONICAL_UNITS)
+    if dimension not in allowed:
+        wanted = " or ".join(CANONICAL_UNITS[d] or "a pure number" for d in allowed)
+        raise UnitMismatchError(
+            f"{where}: {text!r} has dimension {unit.dimensionality}; expected {wanted}"
+        )
+    assert dimension is not None
+    canonical = CANONICAL_UNITS[dimension]
+    value = ureg.Quantity(magnitude, unit).to(canonical).magnitude if canonical else magnitude
+    return float(value), unit_text, dimension
+
+
+@functools.cache
+def km_per_unit(registry_unit: str) -> float:
+    """Kilometres in one ``registry_unit`` (a value of :data:`DISTANCE_UNITS`), via pint."""
+    ureg = registry()
+    return float(ureg.Quantity(1.0, registry_unit).to("kilometer").magnitude)
+
+
+def normalise_unit_spelling(text: str) -> str:
+    """The lookup form of a distance-unit spelling: trimmed and case-folded."""
+    return " ".join(text.split()).casefold()
+
+
+def distance_unit_to_km(text: Any) -> float:
+    """Kilometres per one of the distance unit ``text`` names, from the allowlist.
+
+    Raises :class:`InputError` for anything else, saying whether pint would know the
+    unit but it is not a length (``"kg"``) or the spelling is simply not accepted.
+    """
+    if not isinstance(text, str):
+        raise InputError(
+            f"distance unit must be text such as 'km', got {text!r}", status="bad_unit"
+        )
+    registry_unit = DISTANCE_UNITS.get(normalise_unit_spelling(text))
+    if registry_unit is None:
+        raise InputError(describe_bad_distance_unit(text), status="bad_unit")
+    return km_per_unit(registry_unit)
+
+
+def describe_bad_distance_unit(text: str) -> str:
+    """A one-line reason why ``text`` is not an accepted distance unit."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    accepted = "km, m, mi, yd, ft, nmi (or 公里, 千米, 米)"
+    if re.fullmatch(_UNIT_NAME, text.strip() or "-"):
+        try:
+            unit = registry().parse_units(text.strip())
+        except Exception:  # any pint failure means "not a unit we know"
+            unit = None
+        if unit is not None and dict(unit.dimensionality) != {"[length]": 1}:
+            return f"unit {shown!r} is not a length (it is {unit.dimensionality}); use {accepted}"
+    return f"unknown distance unit {shown!r}; use {accepted}"

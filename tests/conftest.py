@@ -1,0 +1,50 @@
+"""Shared fixtures: the installed catalog, engines on the shipped sets, trip builders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import carbonfoot
+from carbonfoot.plugins import default_catalog
+
+settings.register_profile("default", deadline=None, max_examples=100)
+settings.register_profile(
+    "stress", deadline=None, max_examples=5000, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+START = "2024-05-01T08:00:00+08:00"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> carbonfoot.Catalog:
+    return default_catalog()
+
+
+@pytest.fixture(scope="session")
+def engine(catalog: carbonfoot.Catalog) -> carbonfoot.Engine:
+    return carbonfoot.Engine("uk-desnz-2025", catalog=catalog)
+
+
+@pytest.fixture
+def make_trips() -> Callable[..., dict[str, list[Any]]]:
+    """Build an input mapping from per-trip values; unspecified columns get valid defaults."""
+
+    def build(**columns: list[Any]) -> dict[str, list[Any]]:
+        size = len(next(iter(columns.values())))
+        defaults: dict[str, list[Any]] = {
+            "trip_id": [f"t{i}" for i in range(size)],
+            "user_id": [f"u{i}" for i in range(size)],
+            "mode": ["bus"] * size,
+            "distance": [1.0] * size,
+            "started_at": [START] * size,
+        }
+        defaults.update(columns)
+        return defaults
+
+    return build
