@@ -162,9 +162,7 @@ class Engine:
         emissions_g = self.factor_g_per_pkm[codes] * distance_km
         baseline_g = self.baseline_g_per_pkm[codes] * distance_km
         savings_g = self.savings_g_per_pkm[codes] * distance_km
-        savings_mg = np.where(ok, np.rint(np.where(ok, savings_g, 0.0) * 1000.0), 0).astype(
-            np.int64
-        )
+        savings_mg = _whole_milligrams(np.where(ok, savings_g, 0.0))
         user = columns.user_id.dictionary_encode().indices.fill_null(-1)
         user_codes = user.to_numpy(zero_copy_only=False).astype(np.int64)
         local_day = local_days(
@@ -242,6 +240,17 @@ class Engine:
     def mode(self, label: str) -> Mode:
         """The installed mode a label names (id or alias)."""
         return self.modes.get(label)
+
+
+def _whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:
+    """Savings rounded to whole milligrams (half to even), refused beyond 2**62 mg."""
+    milligrams = np.rint(savings_g * 1000.0)
+    if milligrams.size and float(milligrams.max()) >= 2.0**62:
+        raise PolicyError(
+            f"a trip saves {float(milligrams.max()) / 1000:.4g} g, too much to award exactly; "
+            "check the factor set"
+        )
+    return milligrams.astype(np.int64)
 
 
 def _split_distance(text: str, unit: str) -> tuple[float | str, str]:

@@ -185,6 +185,11 @@ def divide_floor(savings_mg: Int64Array, scale: int, milligrams_per_unit: int) -
     ``milligrams_per_unit * scale``: the quotient and remainder parts are exact integers.
     """
     whole, rest = np.divmod(savings_mg, milligrams_per_unit)
+    if whole.size and int(whole.max()) > (2**63 - 1) // scale - 1:
+        raise PolicyError(
+            f"an award of {int(whole.max())} x {scale} minor units does not fit in 64 bits; "
+            "check the factor set and the policy rate"
+        )
     return np.asarray(whole * scale + (rest * scale) // milligrams_per_unit, dtype=np.int64)
 
 

@@ -76,7 +76,9 @@ class RunInfo:
 
     def metadata(self) -> dict[bytes, bytes]:
         """The run info as Arrow/Parquet schema metadata."""
-        return {b"carbonfoot.run": json.dumps(asdict(self), sort_keys=True).encode()}
+        record = asdict(self)
+        record["policy_params"] = dict(self.policy_params)
+        return {b"carbonfoot.run": json.dumps(record, sort_keys=True).encode()}
 
 
 @frozen

@@ -1,0 +1,124 @@
+"""The plugin manager: discovery, error isolation, validation of what plugins register."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+
+from carbonfoot import Catalog, Mode, PluginError, SpeedRange, hookimpl
+from carbonfoot.plugins import plugin_summary
+
+SPEED = SpeedRange(0, 40, basis="test")
+
+
+def plugin(**hooks: object) -> types.SimpleNamespace:
+    return types.SimpleNamespace(**hooks)
+
+
+def modes_plugin(*modes: Mode) -> types.SimpleNamespace:
+    @hookimpl
+    def register_modes(register):  # type: ignore[no-untyped-def]
+        for mode in modes:
+            register(mode)
+
+    return plugin(register_modes=register_modes)
+
+
+WATER_BUS = Mode(
+    id="water-bus", label="Water bus", aliases=("水上巴士",), factor="ferry", speed=SPEED
+)
+
+
+def test_built_ins_arrive_through_the_entry_point_group(catalog: Catalog) -> None:
+    assert {"active-modes", "factor-sets", "green-credit", "carbon-coin"} <= set(catalog.plugins)
+    assert catalog.errors == ()
+    summary = {row["plugin"]: row for row in plugin_summary(catalog)}
+    assert "walk" in summary["active-modes"]["modes"]
+    assert "uk-desnz-2025" in summary["factor-sets"]["factor_sets"]
+
+
+def test_an_extra_plugin_adds_a_mode(catalog: Catalog) -> None:
+    extended = Catalog.from_entry_points(extra=[("waterbus", modes_plugin(WATER_BUS))])
+    assert extended.modes.get("水上巴士").id == "water-bus"
+    assert extended.modes.owners["water-bus"] == "waterbus"
+
+
+def test_a_plugin_that_raises_is_skipped_and_named_while_others_work() -> None:
+    @hookimpl
+    def register_modes(register):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    catalog = Catalog.from_entry_points(extra=[("broken", plugin(register_modes=register_modes))])
+    assert "walk" in catalog.modes.ids
+    assert len(catalog.errors) == 1
+    assert catalog.errors[0].plugin == "broken"
+    assert "boom" in str(catalog.errors[0])
+
+
+def test_strict_mode_raises_the_plugin_error() -> None:
+    @hookimpl
+    def register_modes(register):  # type: ignore[no-untyped-def]
+        register("not a mode")
+
+    with pytest.raises(PluginError, match=r"'broken'.*expected a carbonfoot\.Mode"):
+        Catalog.from_plugins([("broken", plugin(register_modes=register_modes))], strict=True)
+
+
+def test_a_hook_with_a_wrong_signature_breaks_the_hookspec() -> None:
+    @hookimpl
+    def register_modes(register, extra):  # type: ignore[no-untyped-def]
+        pass
+
+    catalog = Catalog.from_entry_points(
+        extra=[("wrong-args", plugin(register_modes=register_modes))]
+    )
+    assert [error.plugin for error in catalog.errors] == ["wrong-args"]
+    assert "hook specification" in str(catalog.errors[0])
+
+
+def test_an_unknown_hook_breaks_the_hookspec() -> None:
+    @hookimpl
+    def register_spaceships(register):  # type: ignore[no-untyped-def]
+        pass
+
+    catalog = Catalog.from_entry_points(
+        extra=[("typo", plugin(register_spaceships=register_spaceships))]
+    )
+    assert [error.plugin for error in catalog.errors] == ["typo"]
+
+
+def test_a_mode_clash_names_both_plugins() -> None:
+    clash = Mode(id="metro-line", label="x", aliases=("地铁",), speed=SPEED)
+    catalog = Catalog.from_entry_points(extra=[("clasher", modes_plugin(clash))])
+    assert len(catalog.errors) == 1
+    message = str(catalog.errors[0])
+    assert "'clasher'" in message
+    assert "'public-transport-modes'" in message
+    assert "metro-line" not in catalog.modes.ids  # nothing of a failed plugin is kept
+
+
+def test_a_factor_set_file_must_exist(tmp_path: Path) -> None:
+    @hookimpl
+    def register_factor_sets(register):  # type: ignore[no-untyped-def]
+        register("ghost", tmp_path / "ghost.toml")
+
+    catalog = Catalog.from_entry_points(
+        extra=[("ghosts", plugin(register_factor_sets=register_factor_sets))]
+    )
+    assert "no file at" in str(catalog.errors[0])
+    assert "ghost" not in catalog.factor_sets
+
+
+def test_the_environment_restricts_which_plugins_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARBONFOOT_PLUGINS", "active-modes,factor-sets")
+    catalog = Catalog.from_entry_points()
+    assert set(catalog.plugins) == {"active-modes", "factor-sets"}
+    assert "bus" not in catalog.modes.ids
+    assert catalog.policies == {}
+
+
+def test_defaults_come_from_the_plugins(catalog: Catalog) -> None:
+    assert catalog.default_factor_set() == "uk-desnz-2025"
+    assert catalog.default_policy() == "green-credit"
