@@ -163,11 +163,14 @@ class Engine:
         baseline_g = self.baseline_g_per_pkm[codes] * distance_km
         savings_g = self.savings_g_per_pkm[codes] * distance_km
         savings_mg = _whole_milligrams(np.where(ok, savings_g, 0.0))
-        user = columns.user_id.dictionary_encode().indices.fill_null(-1)
-        user_codes = user.to_numpy(zero_copy_only=False).astype(np.int64)
         local_day = local_days(
             np.where(columns.started_valid, columns.started_us, 0), self.policy.timezone
         )
+
+        def user_codes() -> npt.NDArray[np.int64]:
+            user = columns.user_id.dictionary_encode().indices.fill_null(-1)
+            return np.asarray(user.to_numpy(zero_copy_only=False), dtype=np.int64)
+
         batch = PolicyBatch(savings_mg, ok, user_codes, local_day, columns.started_us)
         awards = self._checked_awards(self.policy.award(batch), batch)
         return build_results(

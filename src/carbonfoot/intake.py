@@ -320,16 +320,20 @@ def _as_text(values: pa.Array) -> pa.Array:
 
 
 def _blank(values: pa.Array) -> BoolArray:
-    blank = pc.or_kleene(pc.is_null(values), pc.equal(pc.utf8_trim_whitespace(values), ""))
-    return np.asarray(blank.fill_null(True).to_numpy(zero_copy_only=False), dtype=np.bool_)
+    """Null, empty, or only whitespace."""
+    empty = pc.equal(pc.binary_length(values), 0)
+    blank = pc.or_kleene(empty, pc.utf8_is_space(values)).fill_null(True)
+    return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 def _duplicates(trip_id: pa.Array, ok: BoolArray) -> tuple[npt.NDArray[np.int64], BoolArray]:
     """For each row, the first row with the same trip id, and whether this row repeats it."""
+    size = len(trip_id)
+    first_row = np.arange(size, dtype=np.int64)
+    if len(pc.unique(trip_id.drop_null())) == size - trip_id.null_count:
+        return first_row, np.zeros(size, dtype=np.bool_)  # every id distinct: the usual case
     encoded = trip_id.dictionary_encode()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    size = codes.size
-    first_row = np.arange(size, dtype=np.int64)
     present = np.flatnonzero(codes >= 0)
     if present.size:
         unique_codes, first_index = np.unique(codes[present], return_index=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -63,40 +62,25 @@ def _read_csv(path: Path, on_bytes: Callable[[int], None] | None) -> pa.Table:
         quoted_strings_can_be_null=False,
     )
     read = pa_csv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True)
-    with path.open("rb") as raw:
-        source: Any = _CountingReader(raw, on_bytes) if on_bytes is not None else raw
-        return pa_csv.read_csv(source, read_options=read, convert_options=convert)
+    if on_bytes is None:
+        return pa_csv.read_csv(str(path), read_options=read, convert_options=convert)
+    # With a progress bar: stream the blocks and report about one block of bytes per batch.
+    reader = pa_csv.open_csv(str(path), read_options=read, convert_options=convert)
+    batches = []
+    reported = 0
+    size = path.stat().st_size
+    for batch in reader:
+        batches.append(batch)
+        step = min(_BLOCK_SIZE, size - reported)
+        reported += step
+        on_bytes(step)
+    on_bytes(size - reported)
+    return pa.Table.from_batches(batches, schema=reader.schema)
 
 
 def _csv_header(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", newline="") as text:
         return next(csv.reader(text), [])
-
-
-class _CountingReader:
-    """A binary file wrapper that reports how many bytes were read."""
-
-    def __init__(self, raw: BinaryIO, on_bytes: Callable[[int], None]) -> None:
-        self._raw = raw
-        self._on_bytes = on_bytes
-        self.closed = False
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._raw.read(size)
-        self._on_bytes(len(chunk))
-        return chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
 
 
 def write_result_file(table: pa.Table, path: str | Path) -> None:

@@ -39,7 +39,6 @@ Int64Array = npt.NDArray[np.int64]
 MILLIGRAMS_PER_GRAM = 1000
 
 
-@frozen
 class PolicyBatch:
     """What a policy sees of a batch: one entry per trip, as numpy arrays.
 
@@ -47,13 +46,39 @@ class PolicyBatch:
     ``eligible`` marks trips that may earn (computed rows); ``user`` is an integer code
     per user; ``local_day`` the trip's calendar day in the policy's time zone (days
     since 1970-01-01); ``started_us`` the start time in UTC microseconds, for ordering.
+
+    ``user`` and ``local_day`` may be given as functions that compute them: they are
+    then computed the first time a policy reads them, so a policy without caps never
+    pays for encoding user ids or converting times to local days.
     """
 
-    savings_mg: Int64Array
-    eligible: npt.NDArray[np.bool_]
-    user: Int64Array
-    local_day: Int64Array
-    started_us: Int64Array
+    def __init__(
+        self,
+        savings_mg: Int64Array,
+        eligible: npt.NDArray[np.bool_],
+        user: Int64Array | Callable[[], Int64Array],
+        local_day: Int64Array | Callable[[], Int64Array],
+        started_us: Int64Array,
+    ) -> None:
+        self.savings_mg = savings_mg
+        self.eligible = eligible
+        self.started_us = started_us
+        self._user = user
+        self._local_day = local_day
+
+    @property
+    def user(self) -> Int64Array:
+        """Integer code of each trip's user."""
+        if callable(self._user):
+            self._user = self._user()
+        return self._user
+
+    @property
+    def local_day(self) -> Int64Array:
+        """Calendar day of each trip in the policy's time zone, in days since 1970-01-01."""
+        if callable(self._local_day):
+            self._local_day = self._local_day()
+        return self._local_day
 
 
 @runtime_checkable

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 from attrs import asdict, field, frozen
 
 from carbonfoot.factors import _freeze
@@ -153,6 +152,21 @@ def decimal_array(
     )
 
 
+def _mode_column(codes: npt.NDArray[np.int32], labels: pa.Array, modes: ModeTable) -> pa.Array:
+    """Mode ids as a dictionary column; a label that resolved to no mode is kept as given."""
+    unknown = np.flatnonzero(codes < 0)
+    indices = codes.astype(np.int32, copy=True)
+    dictionary = pa.array(modes.ids, type=pa.string())
+    if unknown.size:
+        raw = labels.take(pa.array(unknown)).dictionary_encode()
+        indices[unknown] = len(modes) + np.asarray(
+            raw.indices.fill_null(-1 - len(modes)).to_numpy(zero_copy_only=False)
+        )
+        dictionary = pa.concat_arrays([dictionary, raw.dictionary.cast(pa.string())])
+    valid = indices >= 0
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~valid), dictionary)
+
+
 def _constant(value: str, size: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(np.zeros(size, dtype=np.int8), pa.array([value]))
 
@@ -177,10 +191,7 @@ def build_results(
     """Assemble the result table and summary from the engine's arrays."""
     size = columns.size
     codes = columns.mode_code
-    known = codes >= 0
-    # A resolved mode is written as its id; an unresolved label is kept as it came.
-    mode_ids = pa.array([*modes.ids], type=pa.string()).take(pa.array(np.where(known, codes, 0)))
-    mode_text = pc.if_else(pa.array(known), mode_ids, columns.mode_label)
+    mode_text = _mode_column(codes, columns.mode_label, modes)
     if info.credit_decimals == 0:
         credits = pa.array(awards, mask=~ok, type=pa.int64())
     else:

@@ -1,0 +1,20 @@
+"""`make bench`: run every benchmark in turn; each records itself in results.json."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["bench_calc_csv.py"]
+
+
+def main() -> None:
+    for script in BENCHMARKS:
+        print(f"== {script}", flush=True)
+        subprocess.run([sys.executable, str(HERE / script), *sys.argv[1:]], check=True, cwd=HERE)
+
+
+if __name__ == "__main__":
+    main()
