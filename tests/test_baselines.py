@@ -5,20 +5,26 @@ from __future__ import annotations
 import pytest
 
 from carbonfoot import Engine, FactorError, InputError, UnknownModeError
-from carbonfoot.baselines import resolve_baseline
+from carbonfoot.baselines import BaselineContext, resolve_baseline
 from carbonfoot.plugins import Catalog
+
+
+def context(catalog: Catalog, name: str = "uk-desnz-2025") -> BaselineContext:
+    factor_set = catalog.factor_set(name)
+    table = factor_set.table([mode.factor_key for mode in catalog.modes.modes])
+    return BaselineContext(factor_set, catalog.modes, table)
 
 
 def test_the_default_baseline_is_the_sets_average_car(catalog: Catalog) -> None:
     factor_set = catalog.factor_set("uk-desnz-2025")
-    baseline = resolve_baseline(None, factor_set, catalog.modes)
+    baseline = resolve_baseline(None, context(catalog))
     assert baseline.spec == "car"
     assert baseline.g_per_pkm == factor_set.g_per_pkm("car")
 
 
 def test_a_mix_is_the_weighted_mean(catalog: Catalog) -> None:
     factor_set = catalog.factor_set("uk-desnz-2025")
-    baseline = resolve_baseline("car:0.6, taxi:0.1, 公交=0.3", factor_set, catalog.modes)
+    baseline = resolve_baseline("car:0.6, taxi:0.1, 公交=0.3", context(catalog))
     expected = (
         0.6 * factor_set.g_per_pkm("car")
         + 0.1 * factor_set.g_per_pkm("taxi")
@@ -44,7 +50,7 @@ def test_bad_baselines_are_refused(
     catalog: Catalog, spec: str, error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message):
-        resolve_baseline(spec, catalog.factor_set("uk-desnz-2025"), catalog.modes)
+        resolve_baseline(spec, context(catalog))
 
 
 def test_a_baseline_mode_without_a_factor_is_a_factor_error() -> None:

@@ -10,7 +10,7 @@ default :class:`Catalog` is built, never when this package is imported::
     one = engine.trip("bus", "5.2 km")         # one trip, same numbers
 """
 
-from carbonfoot.baselines import Baseline
+from carbonfoot.baselines import Baseline, BaselineContext, BaselineSpec
 from carbonfoot.engine import Engine, TripResult
 from carbonfoot.errors import (
     CarbonfootError,
@@ -24,7 +24,7 @@ from carbonfoot.errors import (
     UnknownModeError,
     UnknownPolicyError,
 )
-from carbonfoot.factors import Factor, FactorSet, Source, load_factor_set
+from carbonfoot.factors import Factor, FactorSet, Source, Uncertainty, Validity, load_factor_set
 from carbonfoot.hookspecs import hookimpl
 from carbonfoot.intake import STATUSES
 from carbonfoot.modes import Mode, SpeedRange
@@ -37,6 +37,8 @@ __version__ = "0.1.0"
 __all__ = [
     "STATUSES",
     "Baseline",
+    "BaselineContext",
+    "BaselineSpec",
     "CarbonfootError",
     "Catalog",
     "CreditPolicy",
@@ -58,10 +60,12 @@ __all__ = [
     "SpeedRange",
     "Summary",
     "TripResult",
+    "Uncertainty",
     "UnitMismatchError",
     "UnknownFactorSetError",
     "UnknownModeError",
     "UnknownPolicyError",
+    "Validity",
     "__version__",
     "default_catalog",
     "hookimpl",

@@ -326,16 +326,21 @@ def _safe_default(catalog: Any) -> str | None:
 
 def _show_factor_set(factor_set: Any) -> None:
     click.echo(f"{factor_set.name} {factor_set.version} sha256 {factor_set.content_hash}")
+    extends = f"; extends {' -> '.join(factor_set.extends)}" if factor_set.extends else ""
     click.echo(
-        f"{factor_set.title}; region {factor_set.region}; {factor_set.scope}; {factor_set.gas} {factor_set.gwp}"
+        f"{factor_set.title}; region {factor_set.region}; {factor_set.scope}; {factor_set.gas} "
+        f"{factor_set.gwp}{extends}"
     )
-    for key, factor in factor_set.factors.items():
-        resolved = factor_set.resolved.get(key)
-        per_pkm = f"{resolved.g_per_pkm:.4g} g/pkm" if resolved is not None else ""
-        click.echo(
-            f"{key}\t{factor.quantity}\t{factor.per or '-'}\t{per_pkm}\t{factor.source.publisher} "
-            f"{factor.source.year}: {factor.locator or factor.source.kind}"
-        )
+    for key, variants in factor_set.factors.items():
+        for factor in variants:
+            resolved = factor_set.resolve(key, factor.validity.first_day, factor.validity.district)
+            per_pkm = f"{resolved.g_per_pkm:.4g} g/pkm" if resolved is not None else ""
+            validity = factor.validity.describe()
+            click.echo(
+                f"{key}\t{factor.shown}\t{factor.per or '-'}\t{per_pkm}\t"
+                f"{'' if validity == 'always' else validity}\t{factor.source.publisher} "
+                f"{factor.source.year}: {factor.locator or factor.source.kind}"
+            )
 
 
 @main.command()

@@ -14,9 +14,11 @@ the same numbers and the same floating-point operations, for services.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,9 +26,9 @@ import numpy.typing as npt
 import pyarrow as pa
 from attrs import frozen
 
-from carbonfoot.baselines import Baseline, resolve_baseline
+from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
 from carbonfoot.errors import InputError, PolicyError
-from carbonfoot.factors import FactorSet
+from carbonfoot.factors import FactorSet, today
 from carbonfoot.intake import MAX_TRIP_KM, read_trips, to_arrow_table
 from carbonfoot.modes import Mode, ModeTable
 from carbonfoot.plugins import Catalog, default_catalog
@@ -60,17 +62,19 @@ class Engine:
     """Computes CO2 savings and credits for trips, with one factor set, baseline and policy.
 
     ``factors`` is a factor-set name (default: the set the installed plugins mark as
-    default) or a loaded :class:`FactorSet`; ``baseline`` a mode id or a weighted mix
-    such as ``"car:0.6,taxi:0.1,bus:0.3"`` (default: the set's own baseline);
-    ``policy`` a credit-policy id (default: the installed default) with ``policy_params``
-    over its documented defaults; ``catalog`` the plugins to use (default: installed).
+    default), the path of a TOML file (e.g. a researcher's overrides that ``extends`` a
+    shipped set), or a loaded :class:`FactorSet`; ``baseline`` a mode id, a weighted mix
+    such as ``"car:0.6,taxi:0.1,bus:0.3"``, or a methodology id with ``baseline_params``
+    (default: the set's own baseline); ``policy`` a credit-policy id (default: the
+    installed default) with ``policy_params``; ``catalog`` the plugins (default: installed).
     """
 
     def __init__(
         self,
-        factors: str | FactorSet | None = None,
+        factors: str | Path | FactorSet | None = None,
         *,
         baseline: str | None = None,
+        baseline_params: Mapping[str, Any] | None = None,
         policy: str | None = None,
         policy_params: Mapping[str, Any] | None = None,
         catalog: Catalog | None = None,
@@ -81,10 +85,15 @@ class Engine:
             self.factor_set = factors
         else:
             self.factor_set = self.catalog.factor_set(factors or self.catalog.default_factor_set())
-        self.baseline: Baseline = resolve_baseline(baseline, self.factor_set, self.modes)
+        keys = [mode.factor_key for mode in self.modes.modes]
+        factor_table = self.factor_set.table(keys)
+        context = BaselineContext(self.factor_set, self.modes, factor_table)
+        self.baseline: Baseline = resolve_baseline(
+            baseline, context, self.catalog.baselines, baseline_params
+        )
         self.policy_spec = self.catalog.policy(policy or self.catalog.default_policy())
         self.policy: CreditPolicy = self.policy_spec.create(policy_params or {})
-        self._lay_out_factors()
+        self._lay_out(factor_table, self.baseline.per_mode)
         self.run_info = RunInfo(
             factor_set=self.factor_set.name,
             factor_set_hash=self.factor_set.content_hash,
@@ -99,29 +108,36 @@ class Engine:
             timezone=self.policy.timezone,
         )
 
-    def _lay_out_factors(self) -> None:
-        size = len(self.modes) + 1  # the last slot is for code -1 (unknown mode)
-        factor = np.full(size, np.nan)
-        for code, mode in enumerate(self.modes.modes):
-            value = self.factor_set.g_per_pkm(mode.factor_key)
-            if value is not None:
-                factor[code] = value
-        baseline = np.append(self.baseline.per_mode(self.modes), np.nan)
-        self.factor_g_per_pkm: FloatArray = factor
-        self.baseline_g_per_pkm: FloatArray = np.where(np.isnan(factor), np.nan, baseline)
-        self.savings_g_per_pkm: FloatArray = np.maximum(self.baseline_g_per_pkm - factor, 0.0)
-        self.has_factor = ~np.isnan(factor)
-        self._factor_of_code = factor.tolist()
-        self._baseline_of_code = self.baseline_g_per_pkm.tolist()
-        self._savings_of_code = self.savings_g_per_pkm.tolist()
+    def _lay_out(self, factors: FloatArray, baseline: FloatArray) -> None:
+        """Arrays ``[code, district, interval]`` with one extra code row of NaN for code -1."""
+        pad = np.full((1, *factors.shape[1:]), np.nan)
+        factor = np.concatenate([factors, pad])
+        base = np.concatenate([np.where(np.isnan(factors), np.nan, baseline), pad])
+        self.factor_table: FloatArray = factor
+        self.baseline_table: FloatArray = base
+        self.savings_table: FloatArray = np.maximum(base - factor, 0.0)
+        self.single_cell = factor.shape[1:] == (1, 1)
+        # The single-cell views (every set without validity periods or districts).
+        self.factor_g_per_pkm: FloatArray = factor[:, 0, -1]
+        self.baseline_g_per_pkm: FloatArray = base[:, 0, -1]
+        self.savings_g_per_pkm: FloatArray = self.savings_table[:, 0, -1]
+        self._cells = (factor.tolist(), base.tolist(), self.savings_table.tolist())
 
     # -- the batch path -----------------------------------------------------------
 
     def savings_g(
         self, mode_codes: npt.NDArray[np.integer[Any]], distance_km: FloatArray
     ) -> FloatArray:
-        """Savings in grams for mode codes and distances in km: the bare vectorized kernel."""
-        return np.asarray(self.savings_g_per_pkm[mode_codes] * distance_km, dtype=np.float64)
+        """Savings in grams for mode codes and distances in km: the bare vectorized kernel.
+
+        Uses the factors in force today everywhere; :meth:`compute` picks each trip's own.
+        """
+        if self.single_cell:
+            return np.asarray(self.savings_g_per_pkm[mode_codes] * distance_km, dtype=np.float64)
+        interval = int(self.factor_set.interval_of(np.array([today()]))[0])
+        return np.asarray(
+            self.savings_table[mode_codes, 0, interval] * distance_km, dtype=np.float64
+        )
 
     def mode_codes(self, labels: Any) -> npt.NDArray[np.int32]:
         """Mode codes (index into :attr:`modes`, -1 if unknown) for an array of labels."""
@@ -140,6 +156,7 @@ class Engine:
         column name to array, with columns ``trip_id, user_id, mode, distance,
         started_at`` and optionally ``distance_unit, ended_at, district``. Rows that
         cannot be computed come back with a status and a message, not an exception.
+        Each trip is computed with the factors valid on its local date, in its district.
         """
         table = to_arrow_table(trips)
         columns = read_trips(
@@ -150,22 +167,41 @@ class Engine:
             row_offset=row_offset,
         )
         codes = columns.mode_code
-        columns.rejections.reject_value(
-            columns.rejections.ok & ~self.has_factor[codes],
-            "no_factor",
-            "mode",
-            columns.mode_label,
-            f" has no factor in factor set {self.factor_set.name!r}",
-        )
-        ok = columns.rejections.ok
-        distance_km = np.where(ok, columns.distance_km, np.nan)
-        emissions_g = self.factor_g_per_pkm[codes] * distance_km
-        baseline_g = self.baseline_g_per_pkm[codes] * distance_km
-        savings_g = self.savings_g_per_pkm[codes] * distance_km
-        savings_mg = _whole_milligrams(np.where(ok, savings_g, 0.0))
         local_day = local_days(
             np.where(columns.started_valid, columns.started_us, 0), self.policy.timezone
         )
+        if self.single_cell:
+            factor = self.factor_g_per_pkm[codes]
+            base = self.baseline_g_per_pkm[codes]
+            saving = self.savings_g_per_pkm[codes]
+        else:
+            district = self.factor_set.district_of(columns.district, columns.size)
+            interval = self.factor_set.interval_of(local_day)
+            factor = self.factor_table[codes, district, interval]
+            base = self.baseline_table[codes, district, interval]
+            saving = self.savings_table[codes, district, interval]
+        rejections = columns.rejections
+        where = "" if self.single_cell else " on that date in that district"
+        rejections.reject_value(
+            rejections.ok & np.isnan(factor),
+            "no_factor",
+            "mode",
+            columns.mode_label,
+            f" has no factor in factor set {self.factor_set.name!r}{where}",
+        )
+        rejections.reject_value(
+            rejections.ok & np.isnan(base),
+            "no_baseline",
+            "mode",
+            columns.mode_label,
+            f" has no baseline in methodology {self.baseline.spec!r}{where}",
+        )
+        ok = rejections.ok
+        distance_km = np.where(ok, columns.distance_km, np.nan)
+        emissions_g = factor * distance_km
+        baseline_g = base * distance_km
+        savings_g = saving * distance_km
+        savings_mg = _whole_milligrams(np.where(ok, savings_g, 0.0))
 
         def user_codes() -> npt.NDArray[np.int64]:
             user = columns.user_id.dictionary_encode().indices.fill_null(-1)
@@ -201,11 +237,20 @@ class Engine:
 
     # -- the single-trip path -------------------------------------------------------
 
-    def trip(self, mode: str, distance: float | str, unit: str = "km") -> TripResult:
+    def trip(
+        self,
+        mode: str,
+        distance: float | str,
+        unit: str = "km",
+        *,
+        on: dt.date | None = None,
+        district: str = "",
+    ) -> TripResult:
         """Compute one trip, e.g. ``engine.trip("bus", 5.2)`` or ``engine.trip("地铁", "3.1 mi")``.
 
         Gives the numbers a batch row would have for the same trip (its credits as if it
-        were its user's only trip that day). Raises :class:`UnknownModeError` or
+        were its user's only trip that day), with the factors valid on the local date
+        ``on`` (default: today) in ``district``. Raises :class:`UnknownModeError` or
         :class:`InputError` (with ``status``) instead of returning a rejected row.
         """
         code = self.modes.code_of(mode) if isinstance(mode, str) else -1
@@ -218,20 +263,28 @@ class Engine:
             raise InputError(
                 f"distance {km} km is longer than {MAX_TRIP_KM:,} km", status="bad_distance"
             )
-        factor = self._factor_of_code[code]
+        cell_d, cell_k = self._cell_of(on, district)
+        factors, baselines, savings = self._cells
+        factor = factors[code][cell_d][cell_k]
         if math.isnan(factor):
             raise InputError(
                 f"mode {self.modes.modes[code].id!r} has no factor in factor set {self.factor_set.name!r}",
                 status="no_factor",
             )
-        savings_g = self._savings_of_code[code] * km
+        baseline = baselines[code][cell_d][cell_k]
+        if math.isnan(baseline):
+            raise InputError(
+                f"mode {self.modes.modes[code].id!r} has no baseline in {self.baseline.spec!r}",
+                status="no_baseline",
+            )
+        savings_g = savings[code][cell_d][cell_k] * km
         award = self.policy.award_one(round(savings_g * 1000.0))
         info = self.run_info
         return TripResult(
             mode=self.modes.modes[code].id,
             distance_km=km,
             emissions_g=factor * km,
-            baseline_g=self._baseline_of_code[code] * km,
+            baseline_g=baseline * km,
             savings_g=savings_g,
             credits=info.credit_value(award),
             factor_set=info.factor_set,
@@ -240,9 +293,20 @@ class Engine:
             policy=info.policy,
         )
 
+    def _cell_of(self, on: dt.date | None, district: str) -> tuple[int, int]:
+        if self.single_cell:
+            return 0, 0
+        day = today() if on is None else (on - _EPOCH).days
+        interval = int(self.factor_set.interval_of(np.array([day]))[0])
+        districts = self.factor_set.districts
+        return (districts.index(district) if district in districts else 0), interval
+
     def mode(self, label: str) -> Mode:
         """The installed mode a label names (id or alias)."""
         return self.modes.get(label)
+
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 def _whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:

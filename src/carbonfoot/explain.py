@@ -2,44 +2,64 @@
 
 An auditor reading the output can redo the arithmetic by hand and find each published
 number in its publication (publisher, title, edition, year, table or cell, scope, gas
-and GWP basis).
+and GWP basis), see which variant of a factor was in force on the trip's date and in
+its district, and how the baseline methodology and the policy turned savings into credits.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from carbonfoot.engine import Engine, TripResult
-from carbonfoot.factors import Factor, FactorSet
+from carbonfoot.factors import Factor, FactorSet, today
 
 __all__ = ["explain_trip"]
 
+_EPOCH = dt.date(1970, 1, 1)
 
-def explain_trip(engine: Engine, mode: str, distance: float | str, unit: str = "km") -> str:
+
+def explain_trip(
+    engine: Engine,
+    mode: str,
+    distance: float | str,
+    unit: str = "km",
+    *,
+    on: dt.date | None = None,
+    district: str = "",
+) -> str:
     """A plain-text, step-by-step account of how ``engine`` computes one trip."""
-    result = engine.trip(mode, distance, unit)
+    result = engine.trip(mode, distance, unit, on=on, district=district)
     factor_set = engine.factor_set
     mode_value = engine.mode(mode)
+    day = today() if on is None else (on - _EPOCH).days
+    date_text = (_EPOCH + dt.timedelta(days=day)).isoformat()
+    code = engine.modes.code_of(mode_value.id)
+    cell_d, cell_k = engine._cell_of(on, district)
     lines = [
-        f"Trip: {distance} {unit if not isinstance(distance, str) else ''}".rstrip()
-        + f" by {mode_value.id} ({mode_value.label})",
+        f"Trip: {distance}{'' if isinstance(distance, str) else ' ' + unit} by {mode_value.id} ({mode_value.label}),"
+        f" on {date_text}{' in ' + district if district else ''}",
         f"Distance: {result.distance_km:.6g} km",
         f"Factor set: {factor_set.name} version {factor_set.version}, content sha256 {factor_set.content_hash}",
-        f"  {factor_set.title}",
+        f"  {factor_set.title}"
+        + (f" (extends {' -> '.join(factor_set.extends)})" if factor_set.extends else ""),
         "",
         f"1. Emissions of the trip ({mode_value.id})",
-        *_factor_lines(factor_set, mode_value.factor_key, indent="   "),
-        f"   emissions = {_g(engine.factor_g_per_pkm[engine.modes.code_of(mode_value.id)])} g/pkm"
+        *_factor_lines(factor_set, mode_value.factor_key, day, district, indent="   "),
+        f"   emissions = {_g(engine.factor_table[code, cell_d, cell_k])} g/pkm"
         f" x {result.distance_km:.6g} km = {_g(result.emissions_g)} g {factor_set.gas}",
         "",
         f"2. Baseline: {engine.baseline.spec} ({engine.baseline.description})",
     ]
-    for mode_id, weight, g_per_pkm in engine.baseline.components:
+    if engine.baseline.citation:
+        lines.append(f"   methodology: {engine.baseline.citation}")
+    for mode_id, weight in engine.baseline.components:
         key = engine.mode(mode_id).factor_key
         share = f"weight {weight:g}: " if len(engine.baseline.components) > 1 else ""
-        lines.append(f"   {share}{mode_id} = {_g(g_per_pkm)} g/pkm")
-        lines.extend(_factor_lines(factor_set, key, indent="     "))
+        lines.append(f"   {share}{mode_id}")
+        lines.extend(_factor_lines(factor_set, key, day, district, indent="     "))
+    baseline_factor = engine.baseline_table[code, cell_d, cell_k]
     lines += [
-        f"   baseline = {_g(engine.baseline.g_per_pkm)} g/pkm x {result.distance_km:.6g} km"
-        f" = {_g(result.baseline_g)} g",
+        f"   baseline = {_g(baseline_factor)} g/pkm x {result.distance_km:.6g} km = {_g(result.baseline_g)} g",
         "",
         "3. Savings = max(0, baseline - emissions)",
         f"   = max(0, {_g(result.baseline_g)} - {_g(result.emissions_g)}) = {_g(result.savings_g)} g {factor_set.gas}",
@@ -49,12 +69,17 @@ def explain_trip(engine: Engine, mode: str, distance: float | str, unit: str = "
     return "\n".join(lines)
 
 
-def _factor_lines(factor_set: FactorSet, key: str, *, indent: str) -> list[str]:
-    resolved = factor_set.resolved[key]
+def _factor_lines(
+    factor_set: FactorSet, key: str, day: int, district: str, *, indent: str
+) -> list[str]:
+    resolved = factor_set.resolve(key, day, district)
+    if resolved is None:
+        return [f"{indent}{key}: no factor valid on that date and in that district"]
     lines = []
     for step in resolved.steps:
         if step.factor_key:
-            lines.extend(_provenance(factor_set.factors[step.factor_key], indent))
+            factor = factor_set.factors[step.factor_key][step.variant]
+            lines.extend(_provenance(factor, indent))
         else:
             lines.append(f"{indent}-> {step.description}: {_g(step.value)} {step.unit}")
     lines.append(
@@ -65,15 +90,22 @@ def _factor_lines(factor_set: FactorSet, key: str, *, indent: str) -> list[str]:
 
 def _provenance(factor: Factor, indent: str) -> list[str]:
     lines = [
-        f"{indent}{factor.key} = {factor.quantity}"
-        + (f" per {factor.per}-km" if factor.per else "")
+        f"{indent}{factor.key} = {factor.shown}" + (f" per {factor.per}-km" if factor.per else "")
     ]
     source = factor.source
     lines.append(f"{indent}  source: {source.citation()}")
     if factor.locator:
         lines.append(f"{indent}  where: {factor.locator}")
     gwp = f", GWP {factor.gwp}" if factor.gwp and factor.gas == "CO2e" else ""
-    lines.append(f"{indent}  region {factor.region}; scope {factor.scope}; gas {factor.gas}{gwp}")
+    validity = factor.validity.describe()
+    lines.append(
+        f"{indent}  region {factor.region}; scope {factor.scope}; gas {factor.gas}{gwp}"
+        + ("" if validity == "always" else f"; valid {validity}")
+    )
+    if factor.uncertainty is not None:
+        lines.append(
+            f"{indent}  uncertainty: {factor.uncertainty.distribution} ({factor.uncertainty.source})"
+        )
     if factor.note:
         lines.append(f"{indent}  note: {' '.join(factor.note.split())}")
     return lines
@@ -83,11 +115,11 @@ def _policy_lines(engine: Engine, result: TripResult) -> list[str]:
     policy = engine.policy
     params = ", ".join(f"{name}={value}" for name, value in policy.params.items())
     savings_mg = round(result.savings_g * 1000.0)
+    plural = "s" if result.credits != 1 else ""
     return [
         f"4. Policy {policy.id} ({params})",
         f"   rule: {policy.describe()}",
-        f"   savings = {savings_mg} mg -> {result.credits} {policy.unit}{'s' if result.credits != 1 else ''}"
-        " (as the user's only trip of the day)",
+        f"   savings = {savings_mg} mg -> {result.credits} {policy.unit}{plural} (as the user's only trip of the day)",
     ]
 
 

@@ -87,6 +87,29 @@ def register_factor_sets(register: Callable[..., None]) -> None:
     """
 
 
+@hookspec
+def register_baselines(register: Callable[..., None]) -> None:
+    """Contribute baseline methodologies: what a trip is compared against.
+
+    Called once, when the catalog is built. ``register(spec)`` takes a
+    :class:`carbonfoot.BaselineSpec`: an id (what ``--baseline ID`` selects), a
+    description, the citation of the methodology, documented parameters, and a
+    ``build(context, params)`` function returning a :class:`carbonfoot.Baseline`, whose
+    ``per_mode[code, district, interval]`` array gives the baseline g per passenger-km
+    for every mode (NaN where the methodology gives none: such trips get the status
+    ``no_baseline``). A mode or a weighted mix of modes needs no plugin.
+
+    Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def register_baselines(register):
+            register(BaselineSpec(id="city-average", description="...", citation="...",
+                                  parameters=(...), build=build_city_average))
+    """
+
+
 # -- what savings are worth: credit policies ----------------------------------------
 
 

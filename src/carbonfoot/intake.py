@@ -54,6 +54,7 @@ STATUSES: Final = (
     "bad_unit",
     "bad_time",
     "no_factor",
+    "no_baseline",
 )
 STATUS_CODE: Final = {name: code for code, name in enumerate(STATUSES)}
 

@@ -24,6 +24,7 @@ import pluggy
 from attrs import frozen
 
 from carbonfoot import hookspecs
+from carbonfoot.baselines import BaselineSpec
 from carbonfoot.errors import PluginError, UnknownFactorSetError, UnknownPolicyError
 from carbonfoot.factors import FactorSet, load_factor_set
 from carbonfoot.modes import UNKNOWN_MODE, Mode, ModeTable
@@ -62,6 +63,8 @@ class Catalog:
         errors: Iterable[PluginError],
         plugins: Iterable[str],
         default_policies: Iterable[str] = (),
+        baselines: Mapping[str, BaselineSpec] | None = None,
+        baseline_owners: Mapping[str, str] | None = None,
     ) -> None:
         self.modes = modes
         self.factor_sets = dict(factor_sets)
@@ -70,6 +73,8 @@ class Catalog:
         self.errors = tuple(errors)
         self.plugins = tuple(plugins)
         self.default_policies = tuple(default_policies)
+        self.baselines: dict[str, BaselineSpec] = dict(baselines or {})
+        self.baseline_owners: dict[str, str] = dict(baseline_owners or {})
         self._loaded_sets: dict[str, FactorSet] = {}
 
     # -- construction ---------------------------------------------------------------
@@ -144,6 +149,8 @@ class Catalog:
             errors=collector.errors,
             plugins=[name for name, _ in registered if name not in collector.failed],
             default_policies=collector.default_policies,
+            baselines=collector.baselines,
+            baseline_owners=collector.baseline_owners,
         )
 
     # -- lookups --------------------------------------------------------------------
@@ -171,19 +178,35 @@ class Catalog:
             f"no single default credit policy ({choices}); name one with --policy"
         )
 
-    def factor_set(self, name: str) -> FactorSet:
-        """The validated factor set ``name`` (read from its file once, then cached)."""
-        loaded = self._loaded_sets.get(name)
+    def factor_set(self, name: str | os.PathLike[str]) -> FactorSet:
+        """The validated factor set ``name``, or the set in a ``.toml`` file at that path.
+
+        Sets are read once and cached. A set that ``extends`` another finds it among the
+        installed sets by name (or by a path relative to its own file).
+        """
+        key = str(name)
+        loaded = self._loaded_sets.get(key)
         if loaded is not None:
             return loaded
+        if key.endswith(".toml"):
+            path = Path(key)
+            if not path.is_file():
+                raise UnknownFactorSetError(f"no factor-set file {path}")
+            loaded = load_factor_set(path, find_parent=self._factor_set_path)
+        else:
+            loaded = load_factor_set(
+                self._factor_set_path(key), expected_name=key, find_parent=self._factor_set_path
+            )
+        self._loaded_sets[key] = loaded
+        return loaded
+
+    def _factor_set_path(self, name: str) -> Path:
         entry = self.factor_sets.get(name)
         if entry is None:
             raise UnknownFactorSetError(
                 f"unknown factor set {name!r}; installed: {', '.join(sorted(self.factor_sets)) or 'none'}"
             )
-        loaded = load_factor_set(entry.path, expected_name=name)
-        self._loaded_sets[name] = loaded
-        return loaded
+        return entry.path
 
     def policy(self, policy_id: str) -> PolicySpec:
         """The registered policy ``policy_id``."""
@@ -208,6 +231,8 @@ class _Collector:
         self.policies: dict[str, PolicySpec] = {}
         self.policy_owners: dict[str, str] = {}
         self.default_policies: list[str] = []
+        self.baselines: dict[str, BaselineSpec] = {}
+        self.baseline_owners: dict[str, str] = {}
 
     def collect(self, manager: pluggy.PluginManager, name: str, distribution: str) -> None:
         plugin = manager.get_plugin(name)
@@ -217,6 +242,7 @@ class _Collector:
                 ("register_modes", staged.mode),
                 ("register_factor_sets", staged.factor_set),
                 ("register_credit_policies", staged.policy),
+                ("register_baselines", staged.baseline),
             ):
                 for impl in getattr(manager.hook, hook_name).get_hookimpls():
                     if impl.plugin is plugin:
@@ -263,6 +289,15 @@ class _Collector:
                     f"credit policy {spec.id!r} is already registered by plugin "
                     f"{self.policy_owners[spec.id]!r}"
                 )
+        for baseline in staged.baselines:
+            if baseline.id in self.baselines:
+                raise PluginError(
+                    f"baseline methodology {baseline.id!r} is already registered by plugin "
+                    f"{self.baseline_owners[baseline.id]!r}"
+                )
+        for baseline in staged.baselines:
+            self.baselines[baseline.id] = baseline
+            self.baseline_owners[baseline.id] = name
         self.modes = trial
         self.mode_owners.update({mode.id: name for mode in staged.modes})
         for set_name, path, default in staged.factor_sets:
@@ -284,6 +319,7 @@ class _Staged:
         self.modes: list[Mode] = []
         self.factor_sets: list[tuple[str, Path, bool]] = []
         self.policies: list[tuple[PolicySpec, bool]] = []
+        self.baselines: list[BaselineSpec] = []
 
     def mode(self, mode: Mode) -> None:
         if not isinstance(mode, Mode):
@@ -304,6 +340,13 @@ class _Staged:
                 f"register_credit_policies: expected a carbonfoot.PolicySpec, got {spec!r}"
             )
         self.policies.append((spec, bool(default)))
+
+    def baseline(self, spec: BaselineSpec) -> None:
+        if not isinstance(spec, BaselineSpec):
+            raise PluginError(
+                f"register_baselines: expected a carbonfoot.BaselineSpec, got {spec!r}"
+            )
+        self.baselines.append(spec)
 
 
 def _from(distribution: str) -> str:
@@ -340,7 +383,7 @@ def reset_default_catalog() -> None:
 def plugin_summary(catalog: Catalog) -> list[dict[str, Any]]:
     """One record per loaded plugin: what it contributed (for ``carbonfoot plugins``)."""
     rows: dict[str, dict[str, Any]] = {
-        name: {"plugin": name, "modes": [], "factor_sets": [], "policies": []}
+        name: {"plugin": name, "modes": [], "factor_sets": [], "policies": [], "baselines": []}
         for name in catalog.plugins
     }
     for mode in catalog.modes.modes:
@@ -353,4 +396,7 @@ def plugin_summary(catalog: Catalog) -> list[dict[str, Any]]:
     for policy_id, owner in catalog.policy_owners.items():
         if owner in rows:
             rows[owner]["policies"].append(policy_id)
+    for baseline_id, owner in catalog.baseline_owners.items():
+        if owner in rows:
+            rows[owner]["baselines"].append(baseline_id)
     return list(rows.values())

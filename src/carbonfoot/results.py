@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 from attrs import asdict, field, frozen
 
-from carbonfoot.factors import _freeze
+from carbonfoot.factors.model import freeze as _freeze
 from carbonfoot.intake import STATUSES
 
 if TYPE_CHECKING:

@@ -104,6 +104,97 @@ def registry() -> pint.UnitRegistry[Any]:
         return pint.UnitRegistry(str(path), autoconvert_offset_to_baseunit=False)
 
 
+Dims = tuple[tuple[str, int], ...]
+
+
+def dims_of(unit: Any) -> Dims:
+    """A hashable form of a pint dimensionality: sorted (dimension, exponent) pairs."""
+    return tuple(
+        sorted((str(name), int(power)) for name, power in dict(unit.dimensionality).items())
+    )
+
+
+def multiply_dims(first: Dims, second: Dims, sign: int = 1) -> Dims:
+    """The dimensions of ``first * second`` (``sign=-1``: of ``first / second``)."""
+    powers = dict(first)
+    for name, power in second:
+        powers[name] = powers.get(name, 0) + sign * power
+    return tuple(sorted((name, power) for name, power in powers.items() if power))
+
+
+def kind_of(dims: Dims) -> str | None:
+    """The canonical kind of a dimensionality, or None if carbonfoot has no canonical unit."""
+    return _KINDS.get(dims)
+
+
+_KINDS: Final[dict[Dims, str]] = {
+    (): "count",
+    (("[length]", -1), ("[mass]", 1)): "emission_intensity",
+    (("[length]", 1), ("[mass]", 1), ("[time]", -2)): "energy_intensity",
+    (("[length]", -2), ("[time]", 2)): "carbon_intensity",
+}
+
+
+@functools.cache
+def base_per_canonical(kind: str) -> float:
+    """The registry base-unit magnitude of one canonical unit of ``kind``."""
+    canonical = CANONICAL_UNITS[kind]
+    if not canonical:
+        return 1.0
+    return float(registry().Quantity(1.0, canonical).to_base_units().magnitude)
+
+
+def describe_dims(dims: Dims) -> str:
+    """Human text for a dimensionality, e.g. '[mass] / [length]'."""
+    if not dims:
+        return "a pure number"
+    top = " * ".join(f"{n}" + (f"**{p}" if p != 1 else "") for n, p in dims if p > 0) or "1"
+    bottom = " * ".join(f"{n}" + (f"**{-p}" if p != -1 else "") for n, p in dims if p < 0)
+    return f"{top} / {bottom}" if bottom else top
+
+
+def parse_any_quantity(text: object, *, where: str) -> tuple[float, Dims, str]:
+    """Parse a factor-file quantity of any dimension the registry can express.
+
+    Returns ``(magnitude in registry base units, dimensionality, unit text)``; errors as
+    :func:`parse_factor_quantity` (grammar, unknown unit, non-finite, negative).
+    """
+    magnitude, unit_text = _parse_number_and_unit(text, where=where)
+    unit = _parse_unit(unit_text, where=where)
+    base = registry().Quantity(magnitude, unit).to_base_units().magnitude
+    return float(base), dims_of(unit), unit_text
+
+
+def _parse_number_and_unit(text: object, *, where: str) -> tuple[float, str]:
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise FactorError(f"{where}: expected a quantity string like '0.16 kg / km', got {text!r}")
+    match = _QUANTITY_RE.match(str(text))
+    if match is None:
+        raise FactorError(
+            f"{where}: {text!r} is not '<number> <unit>' (units joined by '*' and '/', "
+            "powers of one digit); write e.g. '0.16272 kg / km'"
+        )
+    magnitude = float(match["number"])
+    if not math.isfinite(magnitude):
+        raise FactorError(f"{where}: value {match['number']} is not finite")
+    if magnitude < 0:
+        raise FactorError(f"{where}: value {magnitude} is negative; factors are >= 0")
+    return magnitude, (match["unit"] or "").strip()
+
+
+def _parse_unit(unit_text: str, *, where: str) -> Any:
+    import pint
+
+    ureg = registry()
+    try:
+        return ureg.parse_units(unit_text) if unit_text else ureg.dimensionless
+    except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError) as exc:
+        raise FactorError(
+            f"{where}: unknown unit {unit_text!r} ({exc}); carbonfoot knows the units in "
+            "carbonfoot/units.txt (g, kg, t, lb, m, km, mi, L, Wh, kWh, MWh, J, MJ, GJ, ...)"
+        ) from None
+
+
 def _dimension_of(unit: pint.Unit) -> str | None:
     dims = dict(unit.dimensionality)
     if not dims:
@@ -127,30 +218,9 @@ def parse_factor_quantity(
     unit, a non-finite or negative value, and :class:`UnitMismatchError` when the
     dimension is none of ``expected`` (default: any kind carbonfoot knows).
     """
-    if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise FactorError(f"{where}: expected a quantity string like '0.16 kg / km', got {text!r}")
-    match = _QUANTITY_RE.match(str(text))
-    if match is None:
-        raise FactorError(
-            f"{where}: {text!r} is not '<number> <unit>' (units joined by '*' and '/', "
-            "powers of one digit); write e.g. '0.16272 kg / km'"
-        )
-    magnitude = float(match["number"])
-    if not math.isfinite(magnitude):
-        raise FactorError(f"{where}: value {match['number']} is not finite")
-    if magnitude < 0:
-        raise FactorError(f"{where}: value {magnitude} is negative; factors are >= 0")
-    unit_text = (match["unit"] or "").strip()
-    import pint
-
+    magnitude, unit_text = _parse_number_and_unit(text, where=where)
+    unit = _parse_unit(unit_text, where=where)
     ureg = registry()
-    try:
-        unit = ureg.parse_units(unit_text) if unit_text else ureg.dimensionless
-    except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError) as exc:
-        raise FactorError(
-            f"{where}: unknown unit {unit_text!r} ({exc}); carbonfoot knows the units in "
-            "carbonfoot/units.txt (g, kg, t, lb, m, km, mi, Wh, kWh, MWh, J, MJ, ...)"
-        ) from None
     dimension = _dimension_of(unit)
     allowed = expected or tuple(CANONICAL_UNITS)
     if dimension not in allowed:

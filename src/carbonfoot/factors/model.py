@@ -1,0 +1,201 @@
+"""The values a factor set is made of: sources, factors, validity, uncertainty.
+
+All are frozen: a loaded factor set cannot change. Numbers are stored in the unit
+registry's base units (``base``) together with their dimensionality, so factors of any
+dimension (a fuel density, a heating value) can enter a derivation; the kinds the engine
+computes with have canonical units (g/km, Wh/km, g/Wh, a pure number).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from attrs import field, frozen
+
+from carbonfoot.units import Dims
+
+__all__ = [
+    "DerivationStep",
+    "Factor",
+    "ResolvedFactor",
+    "Source",
+    "Uncertainty",
+    "Validity",
+    "freeze",
+]
+
+
+def freeze(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of a copy, so a frozen value cannot be changed through it."""
+    return MappingProxyType(dict(mapping))
+
+
+@frozen
+class Source:
+    """A publication numbers are taken from (or, with ``kind = "definition"``, a definition)."""
+
+    key: str
+    publisher: str
+    title: str
+    year: int
+    edition: str = ""
+    url: str = ""
+    licence: str = ""
+    kind: str = "publication"
+    note: str = ""
+    read_in: str = ""
+
+    def citation(self) -> str:
+        """A one-line human citation: publisher, title, edition, year, URL."""
+        parts = [self.publisher, self.title]
+        if self.edition:
+            parts.append(self.edition)
+        parts.append(str(self.year))
+        if self.url:
+            parts.append(self.url)
+        return ", ".join(parts)
+
+
+@frozen
+class Validity:
+    """When and where a factor applies: dates inclusive; an empty district means everywhere."""
+
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    district: str = ""
+
+    @property
+    def first_day(self) -> int | None:
+        """``valid_from`` as days since 1970-01-01."""
+        return None if self.valid_from is None else (self.valid_from - _EPOCH).days
+
+    @property
+    def end_day(self) -> int | None:
+        """The first day after ``valid_to``, as days since 1970-01-01 (exclusive end)."""
+        return None if self.valid_to is None else (self.valid_to - _EPOCH).days + 1
+
+    def covers(self, day: int) -> bool:
+        """Whether the factor is valid on ``day`` (days since 1970-01-01)."""
+        first, end = self.first_day, self.end_day
+        return (first is None or day >= first) and (end is None or day < end)
+
+    def overlaps(self, other: Validity) -> bool:
+        """Whether two validities share a day and a district."""
+        if self.district != other.district:
+            return False
+        start = max(self.first_day or -(10**9), other.first_day or -(10**9))
+        end = min(self.end_day or 10**9, other.end_day or 10**9)
+        return start < end
+
+    def describe(self) -> str:
+        """Human text: 'from 2024-01-01 to 2024-12-31 in Jiangbei', or 'always'."""
+        parts = []
+        if self.valid_from:
+            parts.append(f"from {self.valid_from.isoformat()}")
+        if self.valid_to:
+            parts.append(f"to {self.valid_to.isoformat()}")
+        if self.district:
+            parts.append(f"in {self.district}")
+        return " ".join(parts) or "always"
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@frozen
+class Uncertainty:
+    """How uncertain a literal factor is: a distribution around its value, with its source.
+
+    ``low``, ``high`` and ``sd`` are in registry base units, like :attr:`Factor.base`.
+    normal: ``sd``; lognormal: median = the value, geometric sd ``gsd``; triangular:
+    ``low``, mode = the value, ``high``; uniform: ``low``, ``high``. The value stays the
+    point estimate used by every ordinary calculation.
+    """
+
+    distribution: str
+    low: float = 0.0
+    high: float = 0.0
+    sd: float = 0.0
+    gsd: float = 1.0
+    source: str = ""
+    note: str = ""
+
+    def bounds(self, value: float) -> tuple[float, float]:
+        """A low and a high value for one-at-a-time sensitivity (2.5 and 97.5 percentiles)."""
+        if self.distribution in ("uniform", "triangular"):
+            return self.low, self.high
+        if self.distribution == "normal":
+            return max(0.0, value - 1.959964 * self.sd), value + 1.959964 * self.sd
+        return value / self.gsd**1.959964, value * self.gsd**1.959964
+
+
+@frozen
+class Factor:
+    """One variant of one factor: its number, unit, derivation inputs and provenance.
+
+    A factor is either literal (``base`` from ``quantity``) or derived (``product`` of
+    other factors, divided by ``divide_by``). A per-km factor also says whether it is
+    per passenger or per vehicle (then ``occupancy`` names the pure-number factor to
+    divide by); an energy-per-km factor names the carbon-intensity factors of its
+    ``electricity`` (summed). Several variants of one key differ by :class:`Validity`.
+    """
+
+    key: str
+    dims: Dims
+    source: Source
+    locator: str
+    region: str
+    scope: str
+    gas: str
+    gwp: str
+    base: float = float("nan")
+    quantity: str = ""
+    product: tuple[str, ...] = ()
+    divide_by: tuple[str, ...] = ()
+    per: str = ""
+    occupancy: str = ""
+    electricity: tuple[str, ...] = ()
+    note: str = ""
+    label: str = ""
+    validity: Validity = field(factory=Validity)
+    uncertainty: Uncertainty | None = None
+    variant: int = 0
+
+    @property
+    def is_literal(self) -> bool:
+        """Whether the number is given (not computed from other factors)."""
+        return not self.product
+
+    @property
+    def shown(self) -> str:
+        """The value as written in the file, or the formula that derives it."""
+        if self.is_literal:
+            return self.quantity
+        formula = " x ".join(self.product)
+        return formula + "".join(f" / {key}" for key in self.divide_by)
+
+
+@frozen
+class DerivationStep:
+    """One step from published numbers to g per passenger-km, for ``explain``."""
+
+    description: str
+    value: float
+    unit: str
+    factor_key: str = ""
+    variant: int = 0
+
+
+@frozen
+class ResolvedFactor:
+    """A factor turned into grams per passenger-km on one day in one district, with its steps."""
+
+    key: str
+    g_per_pkm: float
+    steps: tuple[DerivationStep, ...]
+    inputs: tuple[str, ...]
+    gas: str
+    scope: str
