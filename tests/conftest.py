@@ -12,6 +12,11 @@ from hypothesis import HealthCheck, settings
 import carbonfoot
 from carbonfoot.plugins import default_catalog
 
+# The suite tests carbonfoot's own plugins: whatever else is installed in this environment
+# stays out (tests that install a plugin pass their own CARBONFOOT_PLUGINS).
+BUILT_IN_PLUGINS = "active-modes,public-transport-modes,private-vehicle-modes,factor-sets,green-credit,carbon-coin,baselines"
+os.environ["CARBONFOOT_PLUGINS"] = BUILT_IN_PLUGINS
+
 settings.register_profile("default", deadline=None, max_examples=100)
 settings.register_profile(
     "stress", deadline=None, max_examples=5000, suppress_health_check=[HealthCheck.too_slow]

@@ -202,3 +202,34 @@ def test_pandas_frames_are_accepted(engine: Engine) -> None:
 def test_an_unreadable_input_type_is_an_input_error(engine: Engine) -> None:
     with pytest.raises(InputError, match="cannot read trips from int"):
         engine.compute(42)
+
+
+def test_ids_are_trimmed_so_a_padded_repeat_is_still_a_duplicate(
+    engine: Engine, make_trips: Trips
+) -> None:
+    trips = make_trips(trip_id=["a1", "a1 ", " a1"], user_id=["u", "u ", "u"])
+    result = engine.compute(trips).table
+    assert result.column("status").to_pylist() == ["ok", "duplicate_trip_id", "duplicate_trip_id"]
+    assert result.column("user_id").to_pylist() == ["u", "u", "u"]
+
+
+def test_a_repeated_column_is_a_file_level_error(engine: Engine) -> None:
+    table = pa.table(
+        [["a"], ["u"], ["bus"], ["1"], ["2024-05-01T08:00:00Z"], ["2"]],
+        names=["trip_id", "user_id", "mode", "distance", "started_at", "distance"],
+    )
+    with pytest.raises(InputError, match="appears twice"):
+        engine.compute(table)
+
+
+def test_column_names_match_trimmed_and_case_insensitively(engine: Engine) -> None:
+    table = pa.table(
+        [["a"], ["u"], ["bus"], ["1"], ["2024-05-01T08:00:00Z"]],
+        names=["Trip_ID", " user_id", "MODE", "Distance", "started_at "],
+    )
+    assert statuses(engine, table) == ["ok"]
+
+
+def test_a_semicolon_file_gets_a_delimiter_hint(engine: Engine) -> None:
+    with pytest.raises(InputError, match="not to be comma-separated"):
+        engine.compute(pa.table({"trip_id;user_id;mode;distance;started_at": ["a;u;bus;1;x"]}))

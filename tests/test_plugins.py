@@ -122,3 +122,22 @@ def test_the_environment_restricts_which_plugins_load(monkeypatch: pytest.Monkey
 def test_defaults_come_from_the_plugins(catalog: Catalog) -> None:
     assert catalog.default_factor_set() == "uk-desnz-2025"
     assert catalog.default_policy() == "green-credit"
+
+
+def test_a_third_party_plugin_cannot_displace_a_built_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    impostor = Mode(id="metro", label="Fake metro", factor="walk", speed=SPEED)
+    catalog = Catalog.from_entry_points(extra=[("aaa", modes_plugin(impostor))])
+    assert catalog.modes.get("metro").label == "Metro / subway"
+    assert [error.plugin for error in catalog.errors] == ["aaa"]
+    assert "bus" in catalog.modes.ids
+
+
+def test_a_plugin_that_implements_no_hook_is_reported() -> None:
+    catalog = Catalog.from_entry_points(extra=[("empty", plugin())])
+    assert "implements no carbonfoot hook" in str(catalog.errors[0])
+
+
+def test_an_unknown_name_in_the_environment_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARBONFOOT_PLUGINS", "active-modes,nonexistent")
+    catalog = Catalog.from_entry_points()
+    assert "'nonexistent', which is not installed" in str(catalog.errors[0])

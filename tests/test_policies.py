@@ -131,3 +131,30 @@ def test_policy_parameters_have_documented_defaults(catalog: Catalog) -> None:
     for spec in catalog.policies.values():
         for parameter in spec.parameters:
             assert "default" in parameter.description
+
+
+def test_private_vehicles_are_computed_but_earn_nothing_by_default(catalog: Catalog) -> None:
+    engine = Engine(catalog=catalog)
+    bev = engine.trip("car-bev", 10)
+    assert bev.savings_g > 0
+    assert bev.credits == 0
+    assert engine.trip("metro", 10).credits > 0
+    everyone = Engine(catalog=catalog, policy_params={"eligible": "all"})
+    assert everyone.trip("car-bev", 10).credits == int(bev.savings_g)
+
+
+def test_eligibility_takes_mode_ids_and_categories(catalog: Catalog) -> None:
+    engine = Engine(catalog=catalog, policy_params={"eligible": "metro,active"})
+    assert engine.trip("metro", 1).credits > 0
+    assert engine.trip("walk", 1).credits > 0
+    assert engine.trip("bus", 10).credits == 0
+    trips = {
+        "trip_id": ["a", "b"],
+        "user_id": ["u", "u"],
+        "mode": ["metro", "tram"],
+        "distance": [5.0, 5.0],
+        "started_at": ["2024-05-01T08:00:00Z"] * 2,
+    }
+    credits = engine.compute(trips).table.column("credits").to_pylist()
+    assert credits[0] > 0
+    assert credits[1] == 0

@@ -16,11 +16,15 @@ import numpy as np
 
 from carbonfoot import Parameter, PolicyBatch, PolicySpec, hookimpl
 from carbonfoot.policies import (
+    DEFAULT_ELIGIBLE,
     MILLIGRAMS_PER_GRAM,
     apply_daily_cap,
     divide_floor,
+    format_param,
+    mode_allowed,
     parse_decimal,
     parse_int,
+    parse_modes,
     parse_timezone,
 )
 
@@ -38,6 +42,7 @@ class CarbonCoin:
         self.grams_per_coin: Decimal = params["grams_per_coin"]
         self.decimals: int = params["decimals"]
         self.timezone: str = params["timezone"]
+        self.eligible_modes: frozenset[str] = params["eligible"]
         self.scale = 10**self.decimals
         self.milligrams_per_coin = int(self.grams_per_coin * MILLIGRAMS_PER_GRAM)
         cap: Decimal | None = params["daily_cap"]
@@ -47,12 +52,14 @@ class CarbonCoin:
 
     def award(self, batch: PolicyBatch) -> np.ndarray:
         units = divide_floor(batch.savings_mg, self.scale, self.milligrams_per_coin)
-        units[~batch.eligible] = 0
+        units[~(batch.eligible & batch.of_modes(self.eligible_modes))] = 0
         if self.daily_cap_units is None:
             return units
         return apply_daily_cap(units, batch, self.daily_cap_units)
 
-    def award_one(self, savings_mg: int) -> int:
+    def award_one(self, savings_mg: int, mode_id: str, category: str) -> int:
+        if not mode_allowed(self.eligible_modes, mode_id, category):
+            return 0
         units = savings_mg * self.scale // self.milligrams_per_coin
         return units if self.daily_cap_units is None else min(units, self.daily_cap_units)
 
@@ -64,7 +71,8 @@ class CarbonCoin:
         )
         return (
             f"coins = savings_g / {self.grams_per_coin}, rounded toward zero to {self.decimals} "
-            f"places, {cap} (days in {self.timezone}); savings rounded to whole mg first"
+            f"places, {cap} (days in {self.timezone}); earning: {format_param(self.eligible_modes)}; "
+            "savings rounded to whole mg first"
         )
 
 
@@ -94,6 +102,13 @@ SPEC = PolicySpec(
                 else parse_decimal(raw, minimum=Decimal(0))
             ),
             default=None,
+        ),
+        Parameter(
+            "eligible",
+            "modes or categories that earn: 'all' or a comma list "
+            f"(default {DEFAULT_ELIGIBLE}: private cars and motorbikes earn nothing)",
+            parse_modes,
+            default=DEFAULT_ELIGIBLE,
         ),
         Parameter(
             "timezone",

@@ -14,11 +14,15 @@ import numpy as np
 
 from carbonfoot import Parameter, PolicyBatch, PolicySpec, hookimpl
 from carbonfoot.policies import (
+    DEFAULT_ELIGIBLE,
     MILLIGRAMS_PER_GRAM,
     apply_daily_cap,
     divide_floor,
+    format_param,
+    mode_allowed,
     parse_decimal,
     parse_int,
+    parse_modes,
     parse_timezone,
 )
 
@@ -37,16 +41,19 @@ class GreenCredit:
         self.grams_per_credit: Decimal = params["grams_per_credit"]
         self.daily_cap: int | None = params["daily_cap"]
         self.timezone: str = params["timezone"]
+        self.eligible_modes: frozenset[str] = params["eligible"]
         self.milligrams_per_credit = int(self.grams_per_credit * MILLIGRAMS_PER_GRAM)
 
     def award(self, batch: PolicyBatch) -> np.ndarray:
         credits = divide_floor(batch.savings_mg, 1, self.milligrams_per_credit)
-        credits[~batch.eligible] = 0
+        credits[~(batch.eligible & batch.of_modes(self.eligible_modes))] = 0
         if self.daily_cap is None:
             return credits
         return apply_daily_cap(credits, batch, self.daily_cap)
 
-    def award_one(self, savings_mg: int) -> int:
+    def award_one(self, savings_mg: int, mode_id: str, category: str) -> int:
+        if not mode_allowed(self.eligible_modes, mode_id, category):
+            return 0
         credits = savings_mg // self.milligrams_per_credit
         return credits if self.daily_cap is None else min(credits, self.daily_cap)
 
@@ -58,7 +65,8 @@ class GreenCredit:
         )
         return (
             f"credits = floor(savings_g / {self.grams_per_credit}), {cap} "
-            f"(days in {self.timezone}, paid in trip-time order); savings rounded to whole mg first"
+            f"(days in {self.timezone}, paid in trip-time order); earning: {format_param(self.eligible_modes)}; "
+            "savings rounded to whole mg first"
         )
 
 
@@ -80,6 +88,13 @@ SPEC = PolicySpec(
                 None if str(raw).strip().lower() in ("", "none") else parse_int(raw, minimum=0)
             ),
             default=None,
+        ),
+        Parameter(
+            "eligible",
+            "modes or categories that earn: 'all' or a comma list "
+            f"(default {DEFAULT_ELIGIBLE}: private cars and motorbikes earn nothing)",
+            parse_modes,
+            default=DEFAULT_ELIGIBLE,
         ),
         Parameter(
             "timezone",

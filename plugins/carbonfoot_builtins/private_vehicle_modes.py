@@ -60,7 +60,7 @@ MODES = (
     Mode(
         id="motorbike",
         label="Motorbike",
-        aliases=("motorcycle", "moped", "摩托车"),
+        aliases=("motorcycle", "摩托车"),
         category="private",
         speed=_speeds.ROAD,
     ),

@@ -54,13 +54,20 @@ def _engine_options(function: F) -> F:
         click.option(
             "--factors",
             "factors",
-            metavar="SET",
-            help="Factor set name (see `carbonfoot factors`).",
+            metavar="SET|FILE.toml",
+            help="Factor set name (see `carbonfoot factors`), or a TOML file (e.g. overrides that extend a set).",
         ),
         click.option(
             "--baseline",
-            metavar="MODE|MIX",
-            help="Baseline mode, or a mix like 'car:0.6,taxi:0.1,bus:0.3'.",
+            metavar="MODE|MIX|METHOD",
+            help="Baseline: a mode, a mix like 'car:0.6,taxi:0.1,bus:0.3', or a methodology (see `carbonfoot baselines`).",
+        ),
+        click.option(
+            "--baseline-param",
+            "baseline_params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="A baseline-methodology parameter; repeatable.",
         ),
         click.option(
             "--policy", metavar="POLICY", help="Credit policy (see `carbonfoot policies`)."
@@ -85,6 +92,7 @@ def _engine_options(function: F) -> F:
 
 
 def _read_config(path: Path | None) -> dict[str, Any]:
+    """The settings of a TOML config file, each checked for its type."""
     if path is None:
         return {}
     try:
@@ -93,21 +101,31 @@ def _read_config(path: Path | None) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
-    allowed = {"factors", "baseline", "distance_unit", "policy"}
+    allowed = {"factors", "baseline", "baseline_params", "distance_unit", "policy"}
     unknown = sorted(set(config) - allowed)
     if unknown:
         raise InputError(
             f"{path}: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
         )
+    for name in ("factors", "baseline", "distance_unit"):
+        if name in config and not isinstance(config[name], str):
+            raise InputError(f"{path}: {name} must be text, got {config[name]!r}")
+    policy = config.get("policy", {})
+    if not isinstance(policy, dict) or not isinstance(policy.get("id", ""), str):
+        raise InputError(f"{path}: [policy] must be a table with id (text) and [policy.params]")
+    if not isinstance(policy.get("params", {}), dict):
+        raise InputError(f"{path}: [policy.params] must be a table of NAME = VALUE")
+    if not isinstance(config.get("baseline_params", {}), dict):
+        raise InputError(f"{path}: [baseline_params] must be a table of NAME = VALUE")
     return config
 
 
-def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+def _parse_params(pairs: tuple[str, ...], option: str = "--policy-param") -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in pairs:
         name, separator, value = pair.partition("=")
         if not separator or not name.strip():
-            raise InputError(f"--policy-param {pair!r} is not NAME=VALUE")
+            raise InputError(f"{option} {pair!r} is not NAME=VALUE")
         params[name.strip()] = value.strip()
     return params
 
@@ -118,18 +136,23 @@ def _build_engine(
     policy: str | None,
     policy_params: tuple[str, ...],
     config_path: Path | None,
+    baseline_params: tuple[str, ...] = (),
 ) -> tuple[Any, dict[str, Any]]:
     from carbonfoot.engine import Engine
 
     config = _read_config(config_path)
     policy_config = config.get("policy", {})
-    if not isinstance(policy_config, dict):
-        raise InputError(f"{config_path}: [policy] must be a table with id and params")
-    params: dict[str, Any] = dict(policy_config.get("params", {}))
+    # A config's parameters belong to the config's policy: they do not follow an override.
+    same_policy = policy is None or policy == policy_config.get("id", policy)
+    params: dict[str, Any] = dict(policy_config.get("params", {})) if same_policy else {}
     params.update(_parse_params(policy_params))
+    same_baseline = baseline is None or baseline == config.get("baseline", baseline)
+    method_params: dict[str, Any] = dict(config.get("baseline_params", {})) if same_baseline else {}
+    method_params.update(_parse_params(baseline_params, "--baseline-param"))
     engine = Engine(
         factors or config.get("factors"),
         baseline=baseline or config.get("baseline"),
+        baseline_params=method_params,
         policy=policy or policy_config.get("id"),
         policy_params=params,
     )
@@ -164,6 +187,7 @@ def calc(
     output_path: Path,
     factors: str | None,
     baseline: str | None,
+    baseline_params: tuple[str, ...],
     policy: str | None,
     policy_params: tuple[str, ...],
     config_path: Path | None,
@@ -174,7 +198,15 @@ def calc(
     from carbonfoot.io import file_format, read_trip_file, write_result_file
 
     file_format(output_path)
-    engine, config = _build_engine(factors, baseline, policy, policy_params, config_path)
+    if (
+        output_path.exists()
+        and input_path.exists()
+        and output_path.resolve() == input_path.resolve()
+    ):
+        raise InputError(f"{output_path}: the output would overwrite the input; choose another -o")
+    engine, config = _build_engine(
+        factors, baseline, policy, policy_params, config_path, baseline_params
+    )
     unit = distance_unit or config.get("distance_unit") or "km"
     started = time.perf_counter()
     with _progress(input_path, quiet) as advance:
@@ -248,7 +280,9 @@ def _print_summary(results: Any, output_path: Path, elapsed: float) -> None:
     )
     console = _console()
     console.print(table)
-    statuses = ", ".join(f"{name} {count:,}" for name, count in summary.status_counts.items())
+    statuses = (
+        ", ".join(f"{name} {count:,}" for name, count in summary.status_counts.items()) or "no rows"
+    )
     params = ", ".join(f"{k}={v}" for k, v in info.policy_params.items())
     console.print(f"status: {statuses}")
     console.print(
@@ -270,7 +304,7 @@ def _print_summary(results: Any, output_path: Path, elapsed: float) -> None:
 )
 @_fail_cleanly
 def modes(factors: str | None) -> None:
-    """List installed modes: id, g CO2e per passenger-km in the set, category, aliases."""
+    """List installed modes, one per line: id, g/pkm in the set, category, label, aliases, plugin."""
     from carbonfoot.plugins import default_catalog
 
     catalog = default_catalog()
@@ -293,6 +327,7 @@ def modes(factors: str | None) -> None:
 @_fail_cleanly
 def factors_command(name: str | None, check: bool) -> None:
     """List factor sets (one per line, name first), or show the factors of set NAME."""
+    from carbonfoot.engine import Engine
     from carbonfoot.errors import FactorError
     from carbonfoot.plugins import default_catalog
 
@@ -305,7 +340,9 @@ def factors_command(name: str | None, check: bool) -> None:
     for set_name in sorted(catalog.factor_sets):
         try:
             factor_set = catalog.factor_set(set_name)
-        except FactorError as exc:
+            if check:
+                Engine(factor_set, catalog=catalog)  # its own default baseline must resolve
+        except CarbonfootError as exc:
             failures += 1
             click.echo(f"{set_name}\tINVALID\t{exc}")
             continue
@@ -362,6 +399,27 @@ def policies() -> None:
 
 @main.command()
 @_fail_cleanly
+def baselines() -> None:
+    """List baseline methodologies (id first) with their citation and parameters."""
+    from carbonfoot.plugins import default_catalog
+
+    catalog = default_catalog()
+    click.echo(
+        "MODE\ta mode id or alias, e.g. car: every trip replaces the same distance by that mode"
+    )
+    click.echo(
+        "MIX\tmode:weight,... e.g. car:0.6,taxi:0.1,bus:0.3: passenger-km-weighted mean of modes"
+    )
+    for spec in catalog.baselines.values():
+        click.echo(f"{spec.id}\t{spec.description}")
+        click.echo(f"  source: {spec.citation}")
+        for parameter in spec.parameters:
+            default = "" if parameter.default is None else parameter.default
+            click.echo(f"  {parameter.name}={default}\t{parameter.description}")
+
+
+@main.command()
+@_fail_cleanly
 def plugins() -> None:
     """List loaded plugins and what each contributes; report plugins that failed."""
     from carbonfoot.plugins import default_catalog, plugin_summary
@@ -376,6 +434,8 @@ def plugins() -> None:
         click.echo(f"{row['plugin']}\t{'; '.join(parts)}")
     for error in catalog.errors:
         click.echo(f"FAILED\t{error}")
+    if catalog.errors:
+        sys.exit(1)
 
 
 # -- explain --------------------------------------------------------------------------
@@ -391,6 +451,7 @@ def explain(
     distance: str,
     factors: str | None,
     baseline: str | None,
+    baseline_params: tuple[str, ...],
     policy: str | None,
     policy_params: tuple[str, ...],
     config_path: Path | None,
@@ -398,7 +459,9 @@ def explain(
     """Show every step of one trip's calculation, with units and each factor's source."""
     from carbonfoot.explain import explain_trip
 
-    engine, config = _build_engine(factors, baseline, policy, policy_params, config_path)
+    engine, config = _build_engine(
+        factors, baseline, policy, policy_params, config_path, baseline_params
+    )
     click.echo(explain_trip(engine, mode, distance, config.get("distance_unit") or "km"))
 
 

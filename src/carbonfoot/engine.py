@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -29,10 +30,10 @@ from attrs import frozen
 from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
 from carbonfoot.errors import InputError, PolicyError
 from carbonfoot.factors import FactorSet, today
-from carbonfoot.intake import MAX_TRIP_KM, read_trips, to_arrow_table
+from carbonfoot.intake import MAX_TRIP_KM, NUMBER_PATTERN, read_trips, to_arrow_table
 from carbonfoot.modes import Mode, ModeTable
 from carbonfoot.plugins import Catalog, default_catalog
-from carbonfoot.policies import CreditPolicy, PolicyBatch
+from carbonfoot.policies import CreditPolicy, PolicyBatch, format_param
 from carbonfoot.results import Results, RunInfo, build_results
 from carbonfoot.times import local_days
 from carbonfoot.units import distance_unit_to_km
@@ -94,6 +95,7 @@ class Engine:
         self.policy_spec = self.catalog.policy(policy or self.catalog.default_policy())
         self.policy: CreditPolicy = self.policy_spec.create(policy_params or {})
         self._lay_out(factor_table, self.baseline.per_mode)
+        self._categories = tuple(mode.category for mode in self.modes.modes)
         self.run_info = RunInfo(
             factor_set=self.factor_set.name,
             factor_set_hash=self.factor_set.content_hash,
@@ -102,7 +104,7 @@ class Engine:
             baseline=self.baseline.spec,
             baseline_g_per_pkm=self.baseline.g_per_pkm,
             policy=self.policy.id,
-            policy_params={name: str(value) for name, value in self.policy.params.items()},
+            policy_params={name: format_param(value) for name, value in self.policy.params.items()},
             credit_unit=self.policy.unit,
             credit_decimals=self.policy.decimals,
             timezone=self.policy.timezone,
@@ -207,7 +209,16 @@ class Engine:
             user = columns.user_id.dictionary_encode().indices.fill_null(-1)
             return np.asarray(user.to_numpy(zero_copy_only=False), dtype=np.int64)
 
-        batch = PolicyBatch(savings_mg, ok, user_codes, local_day, columns.started_us)
+        batch = PolicyBatch(
+            savings_mg,
+            ok,
+            user_codes,
+            local_day,
+            columns.started_us,
+            mode=codes,
+            mode_ids=self.modes.ids,
+            mode_categories=self._categories,
+        )
         awards = self._checked_awards(self.policy.award(batch), batch)
         return build_results(
             columns=columns,
@@ -278,7 +289,8 @@ class Engine:
                 status="no_baseline",
             )
         savings_g = savings[code][cell_d][cell_k] * km
-        award = self.policy.award_one(round(savings_g * 1000.0))
+        mode_value = self.modes.modes[code]
+        award = self.policy.award_one(round(savings_g * 1000.0), mode_value.id, mode_value.category)
         info = self.run_info
         return TripResult(
             mode=self.modes.modes[code].id,
@@ -307,6 +319,7 @@ class Engine:
 
 
 _EPOCH = dt.date(1970, 1, 1)
+_NUMBER = re.compile(NUMBER_PATTERN)
 
 
 def _whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:
@@ -328,7 +341,8 @@ def _split_distance(text: str, unit: str) -> tuple[float | str, str]:
 
 
 def _checked_number(value: Any) -> float:
-    if isinstance(value, bool):
+    """A distance as the batch path reads one: plain decimal text or a real number."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _NUMBER.fullmatch(value.strip())):
         raise InputError(f"distance {value!r} is not a number", status="bad_distance")
     try:
         number = float(value)

@@ -12,6 +12,8 @@ import datetime as dt
 
 from carbonfoot.engine import Engine, TripResult
 from carbonfoot.factors import Factor, FactorSet, today
+from carbonfoot.policies import format_param
+from carbonfoot.units import kind_of
 
 __all__ = ["explain_trip"]
 
@@ -98,8 +100,10 @@ def _provenance(factor: Factor, indent: str) -> list[str]:
         lines.append(f"{indent}  where: {factor.locator}")
     gwp = f", GWP {factor.gwp}" if factor.gwp and factor.gas == "CO2e" else ""
     validity = factor.validity.describe()
+    carbon = kind_of(factor.dims) in ("emission_intensity", "carbon_intensity")
     lines.append(
-        f"{indent}  region {factor.region}; scope {factor.scope}; gas {factor.gas}{gwp}"
+        f"{indent}  region {factor.region}"
+        + (f"; scope {factor.scope}; gas {factor.gas}{gwp}" if carbon else "")
         + ("" if validity == "always" else f"; valid {validity}")
     )
     if factor.uncertainty is not None:
@@ -113,7 +117,7 @@ def _provenance(factor: Factor, indent: str) -> list[str]:
 
 def _policy_lines(engine: Engine, result: TripResult) -> list[str]:
     policy = engine.policy
-    params = ", ".join(f"{name}={value}" for name, value in policy.params.items())
+    params = ", ".join(f"{name}={format_param(value)}" for name, value in policy.params.items())
     savings_mg = round(result.savings_g * 1000.0)
     plural = "s" if result.credits != 1 else ""
     return [

@@ -63,7 +63,7 @@ STATUS_CODE: Final = {name: code for code, name in enumerate(STATUSES)}
 #: Anything longer is a data error; it also keeps every product of the engine finite.
 MAX_TRIP_KM: Final = 40_075.017
 
-_NUMBER_PATTERN: Final = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+NUMBER_PATTERN: Final = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _SHOWN_CHARACTERS: Final = 40
 
 BoolArray = npt.NDArray[np.bool_]
@@ -134,13 +134,7 @@ def read_trips(
     row_offset: int = 0,
 ) -> TripColumns:
     """Check every column of ``table`` and resolve it to arrays; see the module docstring."""
-    names = {name.strip().lstrip("\ufeff"): name for name in table.column_names}
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}; trips need {', '.join(REQUIRED_COLUMNS)} "
-            f"(found: {', '.join(table.column_names) or 'none'})"
-        )
+    names = _column_names(table.column_names)
     default_km = _default_unit_km(default_unit)
 
     def column(name: str) -> pa.Array:
@@ -149,8 +143,9 @@ def read_trips(
 
     size = table.num_rows
     rejections = _Rejections(size, row_offset)
-    trip_id = _as_text(column("trip_id"))
-    user_id = _as_text(column("user_id"))
+    # Ids are trimmed: "a1" and "a1 " are one trip (and one user), never two.
+    trip_id = pc.utf8_trim_whitespace(_as_text(column("trip_id")))
+    user_id = pc.utf8_trim_whitespace(_as_text(column("user_id")))
     mode_label = _as_text(column("mode"))
 
     rejections.reject(_blank(trip_id), "missing_trip_id", "trip_id", "is empty")
@@ -222,6 +217,26 @@ def read_trips(
         status=rejections.status,
         rejections=rejections,
     )
+
+
+def _column_names(found: list[str]) -> dict[str, str]:
+    """Our column name -> the table's, matched trimmed and case-insensitively; checked."""
+    names: dict[str, str] = {}
+    for name in found:
+        key = name.strip().lstrip("\ufeff").casefold()
+        if key in names:
+            raise InputError(f"column {name!r} appears twice; each column must be given once")
+        names[key] = name
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        hint = ""
+        if len(found) == 1 and any(mark in found[0] for mark in (";", "\t", "|")):
+            hint = "; the file seems not to be comma-separated (CSV input must use commas)"
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}; trips need {', '.join(REQUIRED_COLUMNS)} "
+            f"(found: {', '.join(found) or 'none'}){hint}"
+        )
+    return names
 
 
 class _Rejections:
@@ -309,6 +324,11 @@ def _as_text(values: pa.Array) -> pa.Array:
         return values
     if pa.types.is_large_string(values.type) or pa.types.is_dictionary(values.type):
         return values.cast(pa.string())
+    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        try:
+            return values.cast(pa.string())  # validates UTF-8
+        except pa.ArrowInvalid:
+            pass
     if pa.types.is_null(values.type):
         return pa.nulls(len(values), type=pa.string())
     try:
@@ -368,7 +388,7 @@ def _read_distance(values: pa.Array, rejections: _Rejections) -> npt.NDArray[np.
     elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         trimmed = pc.utf8_trim_whitespace(values)
         numeric = np.asarray(
-            pc.match_substring_regex(trimmed, _NUMBER_PATTERN)
+            pc.match_substring_regex(trimmed, NUMBER_PATTERN)
             .fill_null(False)
             .to_numpy(zero_copy_only=False),
             dtype=np.bool_,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -92,9 +93,19 @@ def write_result_file(table: pa.Table, path: str | Path) -> None:
         if kind == ".parquet":
             pq.write_table(table, path)
         else:
-            pa_csv.write_csv(table, path)
+            pa_csv.write_csv(_iso_times(table), path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot write {kind[1:]} file: {_first_line(exc)}") from None
+
+
+def _iso_times(table: pa.Table) -> pa.Table:
+    """Timestamp columns as ISO 8601 text (``2024-05-01T00:30:00Z``), the form inputs use."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            utc = table.column(index).cast(pa.timestamp("s", tz="UTC"), safe=False)
+            text = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%SZ")
+            table = table.set_column(index, pa.field(field.name, pa.string()), text)
+    return table
 
 
 def _first_line(exc: BaseException) -> str:

@@ -87,7 +87,15 @@ class Catalog:
         allowed = _allowed_names()
         loaded: list[tuple[str, object, str]] = []
         errors: list[PluginError] = []
-        for entry_point in sorted(_entry_points(), key=lambda ep: ep.name):
+        found = sorted(_entry_points(), key=_load_order)
+        if allowed is not None:
+            for name in sorted(allowed - {ep.name for ep in found}):
+                errors.append(
+                    PluginError(
+                        f"{PLUGINS_ENV} names plugin {name!r}, which is not installed", plugin=name
+                    )
+                )
+        for entry_point in found:
             if allowed is not None and entry_point.name not in allowed:
                 continue
             distribution = _distribution_name(entry_point)
@@ -124,6 +132,8 @@ class Catalog:
             try:
                 manager.register(plugin, name=name)
                 manager.check_pending()
+                if not manager.get_hookcallers(plugin):
+                    raise PluginError(f"{plugin!r} implements no carbonfoot hook")
             except Exception as exc:
                 if manager.is_registered(plugin):
                     manager.unregister(plugin)
@@ -362,6 +372,12 @@ def _allowed_names() -> set[str] | None:
 
 def _entry_points() -> Iterable[metadata.EntryPoint]:
     return metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _load_order(entry_point: metadata.EntryPoint) -> tuple[bool, str]:
+    """carbonfoot's own plugins first, so a third party cannot displace a built-in mode or set."""
+    dist = getattr(entry_point, "dist", None)
+    return (dist is None or dist.name != "carbonfoot", entry_point.name)
 
 
 def _distribution_name(entry_point: metadata.EntryPoint) -> str:

@@ -59,12 +59,31 @@ class PolicyBatch:
         user: Int64Array | Callable[[], Int64Array],
         local_day: Int64Array | Callable[[], Int64Array],
         started_us: Int64Array,
+        mode: npt.NDArray[np.int32] | None = None,
+        mode_ids: tuple[str, ...] = (),
+        mode_categories: tuple[str, ...] = (),
     ) -> None:
         self.savings_mg = savings_mg
         self.eligible = eligible
         self.started_us = started_us
         self._user = user
         self._local_day = local_day
+        self.mode = mode if mode is not None else np.full(savings_mg.shape, -1, dtype=np.int32)
+        self.mode_ids = mode_ids
+        self.mode_categories = mode_categories
+
+    def of_modes(self, allowed: frozenset[str]) -> npt.NDArray[np.bool_]:
+        """Trips whose mode id or category is in ``allowed`` (every trip if it holds ``all``)."""
+        if "all" in allowed:
+            return np.ones(self.savings_mg.shape, dtype=np.bool_)
+        codes = [
+            code
+            for code, (mode_id, category) in enumerate(
+                zip(self.mode_ids, self.mode_categories, strict=True)
+            )
+            if mode_id in allowed or category in allowed
+        ]
+        return np.isin(self.mode, np.asarray(codes, dtype=np.int32))
 
     @property
     def user(self) -> Int64Array:
@@ -101,8 +120,8 @@ class CreditPolicy(Protocol):
         """Awards for every trip of ``batch`` in minor units; 0 where not eligible."""
         ...
 
-    def award_one(self, savings_mg: int) -> int:
-        """The award of one trip that is alone in its user's day."""
+    def award_one(self, savings_mg: int, mode_id: str, category: str) -> int:
+        """The award of one trip of ``mode_id`` (in ``category``), alone in its user's day."""
         ...
 
     def describe(self) -> str:
@@ -191,6 +210,22 @@ def parse_int(raw: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
     return value
 
 
+def parse_modes(raw: Any) -> frozenset[str]:
+    """``"all"`` or a comma list of mode ids and categories."""
+    names = frozenset(part.strip() for part in str(raw).split(",") if part.strip())
+    if not names:
+        raise ValueError(
+            "give 'all' or a comma list of mode ids and categories, e.g. 'active,public'"
+        )
+    return names
+
+
+#: Categories that earn by default: walking, cycling, micromobility, public transport and
+#: shared rides. Nanjing's green credit rewards walking, public bicycles, bus and metro
+#: (金陵晚报, 2022-10-31); private cars and motorbikes are computed but earn nothing.
+DEFAULT_ELIGIBLE = "active,micromobility,public,shared"
+
+
 def parse_timezone(raw: Any) -> str:
     """An IANA time-zone name that this machine's tz database knows."""
     name = str(raw).strip()
@@ -201,6 +236,20 @@ def parse_timezone(raw: Any) -> str:
             f"unknown time zone {name!r}; use an IANA name like 'Asia/Shanghai'"
         ) from None
     return name
+
+
+def mode_allowed(allowed: frozenset[str], mode_id: str, category: str) -> bool:
+    """Whether one mode may earn under an ``eligible`` parameter."""
+    return "all" in allowed or mode_id in allowed or category in allowed
+
+
+def format_param(value: Any) -> str:
+    """A parameter value as text for results and summaries: none, a list, a number."""
+    if value is None:
+        return "none"
+    if isinstance(value, frozenset | set | tuple | list):
+        return ",".join(sorted(str(item) for item in value))
+    return str(value)
 
 
 def divide_floor(savings_mg: Int64Array, scale: int, milligrams_per_unit: int) -> Int64Array:

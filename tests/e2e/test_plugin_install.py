@@ -56,7 +56,11 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
     assert list(target.glob("carbonfoot_waterbus-*.dist-info")), (
         "pip did not install the distribution"
     )
-    return dict(os.environ, PYTHONPATH=str(target))
+    return dict(
+        os.environ,
+        PYTHONPATH=str(target),
+        CARBONFOOT_PLUGINS=os.environ["CARBONFOOT_PLUGINS"] + ",waterbus",
+    )
 
 
 def test_the_installed_plugin_adds_its_mode(installed_plugin: dict[str, str]) -> None:
@@ -108,11 +112,15 @@ def test_a_broken_plugin_is_named_and_the_rest_still_works(tmp_path: Path) -> No
     (site / "carbonfoot_broken.py").write_text(
         "raise ImportError('missing dependency xyz')\n", encoding="utf-8"
     )
-    env = dict(os.environ, PYTHONPATH=str(site))
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(site),
+        CARBONFOOT_PLUGINS=os.environ["CARBONFOOT_PLUGINS"] + ",broken",
+    )
     done = subprocess.run(
         [CARBONFOOT, "plugins"], capture_output=True, text=True, env=env, timeout=60
     )
-    assert done.returncode == 0
+    assert done.returncode == 1  # listed, and the exit status says a plugin failed
     assert "FAILED" in done.stdout
     assert "'broken' (distribution carbonfoot-broken 0.1) failed to import" in done.stdout
     assert "missing dependency xyz" in done.stdout
