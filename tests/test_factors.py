@@ -224,14 +224,18 @@ def published_factor(catalog: Catalog, row: dict[str, str]) -> Factor:
 @pytest.mark.parametrize(
     "row",
     published_rows(),
-    ids=lambda row: f"{row['factor_set']}:{row['factor']}:{row['valid_from']}",
+    ids=lambda row: f"{row['factor_set']}:{row['factor']}:{row['valid_from']}:{row['gas']}",
 )
 def test_shipped_factors_equal_the_published_values(catalog: Catalog, row: dict[str, str]) -> None:
     factor = published_factor(catalog, row)
     expected, _, _ = parse_any_quantity(
         f"{row['published_value']} {row['unit']}", where="published table"
     )
-    assert factor.base == pytest.approx(expected, rel=1e-12)
+    if row["gas"]:
+        shipped = {gas: base for gas, _, base in factor.gases}
+        assert shipped[row["gas"]] == pytest.approx(expected, rel=1e-12)
+    else:
+        assert factor.base == pytest.approx(expected, rel=1e-12)
 
 
 def test_every_published_number_shipped_is_in_the_published_table(catalog: Catalog) -> None:
@@ -246,6 +250,12 @@ def test_every_published_number_shipped_is_in_the_published_table(catalog: Catal
             if factor.source.kind != "publication":
                 continue
             since = factor.validity.valid_from.isoformat() if factor.validity.valid_from else None
+            checked = {
+                r["gas"] for r in rows if r["factor_set"] == name and r["factor"] == factor.key
+            }
+            assert {gas for gas, _, _ in factor.gases} <= checked, (
+                f"{name}: {factor.key}: a gas is unchecked"
+            )
             assert (factor.key, since) in listed, (
                 f"{name}: {factor.key} is shipped but not checked against its publication"
             )

@@ -19,6 +19,7 @@ from carbonfoot.policies import (
     DEFAULT_ELIGIBLE,
     MILLIGRAMS_PER_GRAM,
     apply_daily_cap,
+    apply_daily_cap_matrix,
     divide_floor,
     format_param,
     mode_allowed,
@@ -56,6 +57,14 @@ class CarbonCoin:
         if self.daily_cap_units is None:
             return units
         return apply_daily_cap(units, batch, self.daily_cap_units)
+
+    def award_matrix(self, batch: PolicyBatch, savings_mg: np.ndarray) -> np.ndarray:
+        """Awards for a trips x draws matrix of savings (uncertainty analysis), caps included."""
+        units = divide_floor(savings_mg, self.scale, self.milligrams_per_coin)
+        units[~(batch.eligible & batch.of_modes(self.eligible_modes))] = 0
+        if self.daily_cap_units is None:
+            return units
+        return apply_daily_cap_matrix(units, batch, self.daily_cap_units)
 
     def award_one(self, savings_mg: int, mode_id: str, category: str) -> int:
         if not mode_allowed(self.eligible_modes, mode_id, category):

@@ -180,6 +180,7 @@ def _build_engine(
     metavar="UNIT",
     help="Unit of `distance` where a row has no distance_unit (default km).",
 )
+@click.option("--append", is_flag=True, help="Add the rows to OUTPUT instead of replacing it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 @_fail_cleanly
 def calc(
@@ -192,10 +193,17 @@ def calc(
     policy_params: tuple[str, ...],
     config_path: Path | None,
     distance_unit: str | None,
+    append: bool,
     quiet: bool,
 ) -> None:
     """Compute savings and credits for every trip in INPUT; write one row per trip to OUTPUT."""
-    from carbonfoot.io import file_format, read_trip_file, write_result_file
+    from carbonfoot.io import (
+        append_result_file,
+        file_format,
+        read_trip_file,
+        recorded_factor_sets,
+        write_result_file,
+    )
 
     file_format(output_path)
     if (
@@ -212,7 +220,19 @@ def calc(
     with _progress(input_path, quiet) as advance:
         table = read_trip_file(input_path, on_bytes=advance)
     results = engine.compute(table, distance_unit=unit)
-    write_result_file(results.table, output_path)
+    this_run = (engine.factor_set.name, engine.factor_set.content_hash)
+    earlier = recorded_factor_sets(output_path) - {this_run}
+    for name, digest in sorted(earlier):
+        action = "appends to" if append else "replaces"
+        click.echo(
+            f"warning: {output_path} holds results of factor set {name}@{digest[:12]}; this run ({action} it) "
+            f"uses {this_run[0]}@{this_run[1][:12]}: the factor content differs",
+            err=True,
+        )
+    if append:
+        append_result_file(results.table, output_path)
+    else:
+        write_result_file(results.table, output_path)
     elapsed = time.perf_counter() - started
     if not quiet:
         _print_summary(results, output_path, elapsed)
@@ -239,9 +259,14 @@ def _progress(path: Path, quiet: bool) -> Iterator[Callable[[int], None] | None]
 
 
 def _console(*, stderr: bool = False) -> Any:
+    import shutil
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Wide tables stay whole when the output is a file or a pipe.
+    width = shutil.get_terminal_size().columns if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=max(width, 100))
 
 
 def _print_summary(results: Any, output_path: Path, elapsed: float) -> None:
@@ -463,6 +488,293 @@ def explain(
         factors, baseline, policy, policy_params, config_path, baseline_params
     )
     click.echo(explain_trip(engine, mode, distance, config.get("distance_unit") or "km"))
+
+
+# -- research ---------------------------------------------------------------------------
+
+
+def _prepared(
+    input_path: Path, engine: Any, config: dict[str, Any], distance_unit: str | None
+) -> Any:
+    from carbonfoot.io import read_trip_file
+    from carbonfoot.research import BatchEvaluator
+
+    table = read_trip_file(input_path)
+    unit = distance_unit or config.get("distance_unit") or "km"
+    return BatchEvaluator(engine, engine.prepare(table, distance_unit=unit))
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--draws",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 10_000_000),
+    help="Monte Carlo draws.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed: the same seed gives the same numbers.",
+)
+@_engine_options
+@click.option(
+    "--distance-unit", metavar="UNIT", help="Unit of `distance` where a row has none (default km)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the statistics to this .csv file.",
+)
+@_fail_cleanly
+def uncertainty(
+    input_path: Path,
+    draws: int,
+    seed: int,
+    factors: str | None,
+    baseline: str | None,
+    baseline_params: tuple[str, ...],
+    policy: str | None,
+    policy_params: tuple[str, ...],
+    config_path: Path | None,
+    distance_unit: str | None,
+    output_path: Path | None,
+) -> None:
+    """Propagate factor uncertainty (Monte Carlo) to total savings and credits, by mode."""
+    from rich.table import Table
+
+    from carbonfoot.research import run_monte_carlo
+
+    engine, config = _build_engine(
+        factors, baseline, policy, policy_params, config_path, baseline_params
+    )
+    evaluator = _prepared(input_path, engine, config, distance_unit)
+    started = time.perf_counter()
+    report = run_monte_carlo(evaluator, draws=draws, seed=seed)
+    elapsed = time.perf_counter() - started
+    unit = report.credit_unit + "s"
+    table = Table(
+        title=f"Monte Carlo: {draws:,} draws, seed {seed}, {evaluator.rows.size:,} computed trips"
+    )
+    for header in (
+        "mode",
+        "savings kg: point",
+        "mean",
+        "median",
+        "2.5%",
+        "97.5%",
+        f"{unit}: point",
+        "mean",
+        "2.5%",
+        "97.5%",
+    ):
+        table.add_column(header, justify="left" if header == "mode" else "right")
+    for mode, stat in report.savings_kg.items():
+        credit = report.credits[mode]
+        table.add_row(
+            mode,
+            *(f"{v:,.3f}" for v in (stat.point, stat.mean, stat.median, stat.p2_5, stat.p97_5)),
+            *(f"{v:,.2f}" for v in (credit.point, credit.mean, credit.p2_5, credit.p97_5)),
+            style="bold" if mode == "total" else None,
+        )
+    console = _console()
+    console.print(table)
+    console.print(f"uncertain factors: {', '.join(report.factors) or 'none in this set'}")
+    console.print(
+        f"factor set {engine.factor_set.id}, baseline {engine.baseline.spec}, policy {engine.policy.id}; "
+        f"{elapsed:.2f} s"
+    )
+    if output_path is not None:
+        import pyarrow as pa
+
+        from carbonfoot.io import write_result_file
+
+        write_result_file(pa.Table.from_pylist(report.rows()), output_path)
+        console.print(f"wrote {output_path}")
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tornado chart, .png.",
+)
+@click.option(
+    "--percent",
+    type=click.FloatRange(0, 100, min_open=True),
+    help="Swing every factor by +/- this percent (default: each factor's uncertainty range).",
+)
+@_engine_options
+@click.option(
+    "--distance-unit", metavar="UNIT", help="Unit of `distance` where a row has none (default km)."
+)
+@_fail_cleanly
+def sensitivity(
+    input_path: Path,
+    output_path: Path | None,
+    percent: float | None,
+    factors: str | None,
+    baseline: str | None,
+    baseline_params: tuple[str, ...],
+    policy: str | None,
+    policy_params: tuple[str, ...],
+    config_path: Path | None,
+    distance_unit: str | None,
+) -> None:
+    """Swing each factor across its range, one at a time; rank by effect on savings and credits."""
+    from rich.table import Table
+
+    from carbonfoot.research import run_sensitivity
+
+    engine, config = _build_engine(
+        factors, baseline, policy, policy_params, config_path, baseline_params
+    )
+    report = run_sensitivity(_prepared(input_path, engine, config, distance_unit), percent=percent)
+    unit = report.credit_unit + "s"
+    table = Table(
+        title=f"sensitivity: total savings {report.savings_kg:,.3f} kg, {report.credits:,.2f} {unit}"
+    )
+    for header in (
+        "factor",
+        "low",
+        "high",
+        "unit",
+        "savings kg at low",
+        "at high",
+        f"{unit} at low",
+        "at high",
+        "range",
+    ):
+        table.add_column(
+            header, justify="left" if header in ("factor", "unit", "range") else "right"
+        )
+    for swing in report.swings:
+        table.add_row(
+            swing.factor,
+            f"{swing.low:.4g}",
+            f"{swing.high:.4g}",
+            swing.unit,
+            f"{swing.savings_kg_low:,.3f}",
+            f"{swing.savings_kg_high:,.3f}",
+            f"{swing.credits_low:,.2f}",
+            f"{swing.credits_high:,.2f}",
+            swing.basis,
+        )
+    console = _console()
+    console.print(table)
+    if not report.swings:
+        console.print("no factor to swing: this set states no uncertainty; try --percent 10")
+    if output_path is not None:
+        from carbonfoot.research.charts import tornado_chart
+
+        tornado_chart(report, output_path)
+        console.print(f"wrote {output_path}")
+
+
+@main.command(name="compare")
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--factors",
+    "factor_sets",
+    multiple=True,
+    metavar="SET",
+    help="Two factor sets (repeat), or one.",
+)
+@click.option(
+    "--baseline", "baselines", multiple=True, metavar="B", help="Two baselines (repeat), or one."
+)
+@click.option(
+    "--policy", "policies", multiple=True, metavar="P", help="Two policies (repeat), or one."
+)
+@click.option(
+    "--policy-param",
+    "policy_params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Applies to both runs.",
+)
+@click.option("--distance-unit", metavar="UNIT", default="km", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Chart, .png.",
+)
+@_fail_cleanly
+def compare_command(
+    input_path: Path,
+    factor_sets: tuple[str, ...],
+    baselines: tuple[str, ...],
+    policies: tuple[str, ...],
+    policy_params: tuple[str, ...],
+    distance_unit: str,
+    output_path: Path | None,
+) -> None:
+    """Compare savings and credits of the same trips under two factor sets, baselines or policies."""
+    from rich.table import Table
+
+    from carbonfoot.engine import Engine
+    from carbonfoot.io import read_trip_file
+    from carbonfoot.research import compare
+
+    pairs = {"--factors": factor_sets, "--baseline": baselines, "--policy": policies}
+    for option, values in pairs.items():
+        if len(values) > 2:
+            raise InputError(f"compare takes at most two {option}")
+    if not any(len(values) == 2 for values in pairs.values()):
+        raise InputError(
+            "compare needs two of something: --factors A --factors B, or two --baseline, or two --policy"
+        )
+
+    def pick(values: tuple[str, ...], index: int) -> str | None:
+        return values[min(index, len(values) - 1)] if values else None
+
+    params = _parse_params(policy_params)
+    engines = [
+        Engine(
+            pick(factor_sets, i),
+            baseline=pick(baselines, i),
+            policy=pick(policies, i),
+            policy_params=params,
+        )
+        for i in (0, 1)
+    ]
+    comparison = compare(
+        engines[0], engines[1], read_trip_file(input_path), distance_unit=distance_unit
+    )
+    table = Table(title=f"A: {comparison.label_a}\nB: {comparison.label_b}")
+    for header in ("mode", "trips", "savings kg A", "B", "change", "credits A", "B", "change"):
+        table.add_column(header, justify="left" if header == "mode" else "right")
+    for row in (*comparison.modes, comparison.total):
+        table.add_row(
+            row.mode,
+            f"{row.trips:,}",
+            f"{row.savings_kg_a:,.3f}",
+            f"{row.savings_kg_b:,.3f}",
+            f"{row.savings_kg_change:+,.3f}",
+            f"{row.credits_a:,}",
+            f"{row.credits_b:,}",
+            f"{row.credits_change:+,}",
+            style="bold" if row.mode == "total" else None,
+        )
+    console = _console()
+    console.print(table)
+    if comparison.run_a["factor_set_hash"] != comparison.run_b["factor_set_hash"]:
+        console.print("note: the two runs used different factor content (hashes differ)")
+    if output_path is not None:
+        from carbonfoot.research.charts import comparison_chart
+
+        comparison_chart(comparison, output_path)
+        console.print(f"wrote {output_path}")
 
 
 # -- demo -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from attrs import frozen
 from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
 from carbonfoot.errors import InputError, PolicyError
 from carbonfoot.factors import FactorSet, today
-from carbonfoot.intake import MAX_TRIP_KM, NUMBER_PATTERN, read_trips, to_arrow_table
+from carbonfoot.intake import MAX_TRIP_KM, NUMBER_PATTERN, TripColumns, read_trips, to_arrow_table
 from carbonfoot.modes import Mode, ModeTable
 from carbonfoot.plugins import Catalog, default_catalog
 from carbonfoot.policies import CreditPolicy, PolicyBatch, format_param
@@ -38,9 +38,22 @@ from carbonfoot.results import Results, RunInfo, build_results
 from carbonfoot.times import local_days
 from carbonfoot.units import distance_unit_to_km
 
-__all__ = ["Engine", "TripResult"]
+__all__ = ["Engine", "PreparedBatch", "TripResult", "whole_milligrams"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+@frozen
+class PreparedBatch:
+    """A checked batch: statuses, each trip's mode code and factor cell, distances in km."""
+
+    columns: TripColumns
+    codes: npt.NDArray[np.int32]
+    district: npt.NDArray[np.intp]
+    interval: npt.NDArray[np.intp]
+    local_day: npt.NDArray[np.int64]
+    ok: npt.NDArray[np.bool_]
+    distance_km: FloatArray
 
 
 @frozen
@@ -86,12 +99,10 @@ class Engine:
             self.factor_set = factors
         else:
             self.factor_set = self.catalog.factor_set(factors or self.catalog.default_factor_set())
-        keys = [mode.factor_key for mode in self.modes.modes]
-        factor_table = self.factor_set.table(keys)
-        context = BaselineContext(self.factor_set, self.modes, factor_table)
-        self.baseline: Baseline = resolve_baseline(
-            baseline, context, self.catalog.baselines, baseline_params
-        )
+        self.factor_keys = [mode.factor_key for mode in self.modes.modes]
+        self._baseline_request = (baseline, dict(baseline_params or {}))
+        factor_table = self.factor_set.table(self.factor_keys)
+        self.baseline: Baseline = self.baseline_for(factor_table)
         self.policy_spec = self.catalog.policy(policy or self.catalog.default_policy())
         self.policy: CreditPolicy = self.policy_spec.create(policy_params or {})
         self._lay_out(factor_table, self.baseline.per_mode)
@@ -109,6 +120,12 @@ class Engine:
             credit_decimals=self.policy.decimals,
             timezone=self.policy.timezone,
         )
+
+    def baseline_for(self, factor_table: FloatArray) -> Baseline:
+        """This engine's baseline, resolved against a factor table (possibly of draws)."""
+        spec, params = self._baseline_request
+        context = BaselineContext(self.factor_set, self.modes, factor_table)
+        return resolve_baseline(spec, context, self.catalog.baselines, params)
 
     def _lay_out(self, factors: FloatArray, baseline: FloatArray) -> None:
         """Arrays ``[code, district, interval]`` with one extra code row of NaN for code -1."""
@@ -151,14 +168,13 @@ class Engine:
             distinct[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)], dtype=np.int32
         )
 
-    def compute(self, trips: Any, *, distance_unit: str = "km", row_offset: int = 0) -> Results:
-        """Compute every row of ``trips``: one result row per input row, in input order.
+    def prepare(
+        self, trips: Any, *, distance_unit: str = "km", row_offset: int = 0
+    ) -> PreparedBatch:
+        """Check ``trips`` and find each trip's factor cell: everything but the arithmetic.
 
-        ``trips`` is a pyarrow Table or RecordBatch, a pandas DataFrame, or a mapping of
-        column name to array, with columns ``trip_id, user_id, mode, distance,
-        started_at`` and optionally ``distance_unit, ended_at, district``. Rows that
-        cannot be computed come back with a status and a message, not an exception.
-        Each trip is computed with the factors valid on its local date, in its district.
+        Research tools (uncertainty, sensitivity) prepare a batch once and then compute it
+        many times with other factor values.
         """
         table = to_arrow_table(trips)
         columns = read_trips(
@@ -173,15 +189,15 @@ class Engine:
             np.where(columns.started_valid, columns.started_us, 0), self.policy.timezone
         )
         if self.single_cell:
+            district = np.zeros(columns.size, dtype=np.intp)
+            interval = np.zeros(columns.size, dtype=np.intp)
             factor = self.factor_g_per_pkm[codes]
             base = self.baseline_g_per_pkm[codes]
-            saving = self.savings_g_per_pkm[codes]
         else:
             district = self.factor_set.district_of(columns.district, columns.size)
             interval = self.factor_set.interval_of(local_day)
             factor = self.factor_table[codes, district, interval]
             base = self.baseline_table[codes, district, interval]
-            saving = self.savings_table[codes, district, interval]
         rejections = columns.rejections
         where = "" if self.single_cell else " on that date in that district"
         rejections.reject_value(
@@ -199,37 +215,70 @@ class Engine:
             f" has no baseline in methodology {self.baseline.spec!r}{where}",
         )
         ok = rejections.ok
-        distance_km = np.where(ok, columns.distance_km, np.nan)
-        emissions_g = factor * distance_km
-        baseline_g = base * distance_km
-        savings_g = saving * distance_km
-        savings_mg = _whole_milligrams(np.where(ok, savings_g, 0.0))
+        return PreparedBatch(
+            columns=columns,
+            codes=codes,
+            district=district,
+            interval=interval,
+            local_day=local_day,
+            ok=ok,
+            distance_km=np.where(ok, columns.distance_km, np.nan),
+        )
+
+    def policy_batch(
+        self, prepared: PreparedBatch, savings_mg: npt.NDArray[np.int64]
+    ) -> PolicyBatch:
+        """The policy's view of a prepared batch with the given savings."""
+        columns = prepared.columns
 
         def user_codes() -> npt.NDArray[np.int64]:
             user = columns.user_id.dictionary_encode().indices.fill_null(-1)
             return np.asarray(user.to_numpy(zero_copy_only=False), dtype=np.int64)
 
-        batch = PolicyBatch(
+        return PolicyBatch(
             savings_mg,
-            ok,
+            prepared.ok,
             user_codes,
-            local_day,
+            prepared.local_day,
             columns.started_us,
-            mode=codes,
+            mode=prepared.codes,
             mode_ids=self.modes.ids,
             mode_categories=self._categories,
         )
+
+    def compute(self, trips: Any, *, distance_unit: str = "km", row_offset: int = 0) -> Results:
+        """Compute every row of ``trips``: one result row per input row, in input order.
+
+        ``trips`` is a pyarrow Table or RecordBatch, a pandas DataFrame, or a mapping of
+        column name to array, with columns ``trip_id, user_id, mode, distance,
+        started_at`` and optionally ``distance_unit, ended_at, district``. Rows that
+        cannot be computed come back with a status and a message, not an exception.
+        Each trip is computed with the factors valid on its local date, in its district.
+        """
+        prepared = self.prepare(trips, distance_unit=distance_unit, row_offset=row_offset)
+        codes, distance_km = prepared.codes, prepared.distance_km
+        if self.single_cell:
+            emissions_g = self.factor_g_per_pkm[codes] * distance_km
+            baseline_g = self.baseline_g_per_pkm[codes] * distance_km
+            savings_g = self.savings_g_per_pkm[codes] * distance_km
+        else:
+            cell = (codes, prepared.district, prepared.interval)
+            emissions_g = self.factor_table[cell] * distance_km
+            baseline_g = self.baseline_table[cell] * distance_km
+            savings_g = self.savings_table[cell] * distance_km
+        savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
+        batch = self.policy_batch(prepared, savings_mg)
         awards = self._checked_awards(self.policy.award(batch), batch)
         return build_results(
-            columns=columns,
+            columns=prepared.columns,
             modes=self.modes,
-            ok=ok,
+            ok=prepared.ok,
             distance_km=distance_km,
             emissions_g=emissions_g,
             baseline_g=baseline_g,
             savings_g=savings_g,
             awards=awards,
-            local_day=local_day,
+            local_day=prepared.local_day,
             info=self.run_info,
         )
 
@@ -322,7 +371,7 @@ _EPOCH = dt.date(1970, 1, 1)
 _NUMBER = re.compile(NUMBER_PATTERN)
 
 
-def _whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:
+def whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:
     """Savings rounded to whole milligrams (half to even), refused beyond 2**62 mg."""
     milligrams = np.rint(savings_g * 1000.0)
     if milligrams.size and float(milligrams.max()) >= 2.0**62:

@@ -92,7 +92,7 @@ def _factor_lines(
 
 def _provenance(factor: Factor, indent: str) -> list[str]:
     lines = [
-        f"{indent}{factor.key} = {factor.shown}" + (f" per {factor.per}-km" if factor.per else "")
+        f"{indent}{factor.key} = {factor.shown}" + (f" (per {factor.per})" if factor.per else "")
     ]
     source = factor.source
     lines.append(f"{indent}  source: {source.citation()}")

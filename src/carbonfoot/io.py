@@ -98,6 +98,54 @@ def write_result_file(table: pa.Table, path: str | Path) -> None:
         raise InputError(f"{path}: cannot write {kind[1:]} file: {_first_line(exc)}") from None
 
 
+def recorded_factor_sets(path: str | Path) -> set[tuple[str, str]]:
+    """The (factor set, content hash) pairs an earlier result file records; empty if none."""
+    path = Path(path)
+    if not path.is_file():
+        return set()
+    try:
+        if file_format(path) == ".parquet":
+            table = pq.read_table(path, columns=["factor_set", "factor_set_hash"])
+        else:
+            options = pa_csv.ConvertOptions(include_columns=["factor_set", "factor_set_hash"])
+            table = pa_csv.read_csv(path, convert_options=options)
+    except (pa.ArrowInvalid, OSError, KeyError, InputError):
+        return set()
+    pairs = table.group_by(["factor_set", "factor_set_hash"]).aggregate([])
+    return {
+        (str(name), str(digest))
+        for name, digest in zip(
+            pairs.column("factor_set").to_pylist(),
+            pairs.column("factor_set_hash").to_pylist(),
+            strict=True,
+        )
+    }
+
+
+def append_result_file(table: pa.Table, path: str | Path) -> None:
+    """Add result rows to an existing result file of the same columns (else write it)."""
+    path = Path(path)
+    if not path.exists():
+        write_result_file(table, path)
+        return
+    if file_format(path) == ".parquet":
+        existing = pq.read_table(path)
+        if existing.column_names != table.column_names:
+            raise InputError(f"{path}: cannot append, its columns differ from this run's")
+        merged = pa.concat_tables(
+            [existing, table.cast(existing.schema)], promote_options="permissive"
+        )
+        write_result_file(merged.replace_schema_metadata(table.schema.metadata), path)
+        return
+    header = _csv_header(path)
+    if header != table.column_names:
+        raise InputError(f"{path}: cannot append, its columns differ from this run's")
+    with path.open("ab") as handle:
+        pa_csv.write_csv(
+            _iso_times(table), handle, write_options=pa_csv.WriteOptions(include_header=False)
+        )
+
+
 def _iso_times(table: pa.Table) -> pa.Table:
     """Timestamp columns as ISO 8601 text (``2024-05-01T00:30:00Z``), the form inputs use."""
     for index, field in enumerate(table.schema):

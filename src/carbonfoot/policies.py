@@ -69,6 +69,7 @@ class PolicyBatch:
         self._user = user
         self._local_day = local_day
         self.mode = mode if mode is not None else np.full(savings_mg.shape, -1, dtype=np.int32)
+        self._memo: dict[str, Any] = {}
         self.mode_ids = mode_ids
         self.mode_categories = mode_categories
 
@@ -84,6 +85,12 @@ class PolicyBatch:
             if mode_id in allowed or category in allowed
         ]
         return np.isin(self.mode, np.asarray(codes, dtype=np.int32))
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A value derived from the batch's fixed arrays, computed once (e.g. a sort order)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @property
     def user(self) -> Int64Array:
@@ -258,6 +265,8 @@ def divide_floor(savings_mg: Int64Array, scale: int, milligrams_per_unit: int) -
     Splits the division so the intermediate product never exceeds
     ``milligrams_per_unit * scale``: the quotient and remainder parts are exact integers.
     """
+    if scale == 1:
+        return np.asarray(savings_mg // milligrams_per_unit, dtype=np.int64)
     whole, rest = np.divmod(savings_mg, milligrams_per_unit)
     if whole.size and int(whole.max()) > (2**63 - 1) // scale - 1:
         raise PolicyError(
@@ -265,6 +274,51 @@ def divide_floor(savings_mg: Int64Array, scale: int, milligrams_per_unit: int) -
             "check the factor set and the policy rate"
         )
     return np.asarray(whole * scale + (rest * scale) // milligrams_per_unit, dtype=np.int64)
+
+
+def apply_daily_cap_matrix(
+    awards: npt.NDArray[np.int64], batch: PolicyBatch, cap: int
+) -> npt.NDArray[np.int64]:
+    """:func:`apply_daily_cap` for a trips x draws matrix of awards, every draw at once.
+
+    Users, days and times do not change between draws, so trips are ordered once per
+    batch (by user-day, then start time, then input position); only the user-days that
+    exceed the cap in some draw are summed up in order, as in :func:`apply_daily_cap`.
+    """
+    size = awards.shape[0]
+    if size == 0:
+        return awards.copy()
+    order, starts = batch.memo("cap-order", lambda: _user_day_order(batch))
+    ordered = awards[order]
+    totals = np.add.reduceat(ordered, starts, axis=0)
+    over = (totals > cap).any(axis=1)
+    if not over.any():
+        return awards.copy()
+    lengths = np.diff(np.r_[starts, size])
+    chosen = np.repeat(over, lengths)
+    paid = ordered[chosen]
+    running = np.cumsum(paid, axis=0)
+    chosen_lengths = lengths[over]
+    chosen_starts = np.r_[0, np.cumsum(chosen_lengths)[:-1]]
+    before_group = np.where(
+        chosen_starts[:, np.newaxis] > 0, running[np.maximum(chosen_starts - 1, 0)], 0
+    )
+    already = running - paid - np.repeat(before_group, chosen_lengths, axis=0)
+    np.subtract(cap, already, out=already)
+    np.clip(already, 0, paid, out=already)
+    ordered[chosen] = already
+    capped = np.empty_like(awards)
+    capped[order] = ordered
+    return capped
+
+
+def _user_day_order(batch: PolicyBatch) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    day = batch.local_day
+    group = batch.user * (int(day.max() - day.min()) + 1) + (day - day.min())
+    order = np.lexsort((np.arange(group.size), batch.started_us, group))
+    ordered_group = group[order]
+    starts = np.flatnonzero(np.r_[True, ordered_group[1:] != ordered_group[:-1]])
+    return order, starts
 
 
 def apply_daily_cap(awards: Int64Array, batch: PolicyBatch, cap: int) -> Int64Array:

@@ -48,6 +48,23 @@ CANONICAL_UNITS: Final = {
 }
 
 
+#: How canonical units are written for people.
+SHORT_UNITS: Final = {
+    "emission_intensity": "g/km",
+    "energy_intensity": "Wh/km",
+    "carbon_intensity": "g/Wh",
+    "count": "",
+}
+
+
+@functools.cache
+def base_per_unit(unit_text: str) -> float:
+    """Registry base-unit magnitude of one ``unit_text`` (already validated at load)."""
+    ureg = registry()
+    unit = ureg.parse_units(unit_text) if unit_text else ureg.dimensionless
+    return float(ureg.Quantity(1.0, unit).to_base_units().magnitude)
+
+
 class Dimension:
     """Names of the quantity kinds a factor can be, keyed by pint dimensionality."""
 

@@ -98,7 +98,7 @@ class FactorSet:
     def is_emission_factor(self, key: str) -> bool:
         """Whether ``key`` resolves to emissions per km (directly or through electricity)."""
         variants = self.factors.get(key)
-        if not variants:
+        if not variants or not variants[0].per:
             return False
         dims = variants[0].dims
         if kind_of(dims) == "energy_intensity" and variants[0].electricity:

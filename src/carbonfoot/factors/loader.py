@@ -57,6 +57,8 @@ _FACTOR_FIELDS: Final = {
     "value",
     "product",
     "divide_by",
+    "sum",
+    "gases",
     "per",
     "occupancy",
     "electricity",
@@ -139,6 +141,7 @@ def _merged(
         "set": merged_header,
         "sources": {**base.get("sources", {}), **document.get("sources", {})},
         "factors": {**base.get("factors", {}), **document.get("factors", {})},
+        "gwp": {**base.get("gwp", {}), **document.get("gwp", {})},
     }
     return merged, (str(name), *chain)
 
@@ -222,7 +225,9 @@ class _Reader:
         schema = self.document.get("schema")
         if schema != SCHEMA_VERSION:
             raise self.fail("schema", f"expected schema = {SCHEMA_VERSION}, got {schema!r}")
-        self.no_unknown_fields(self.document, {"schema", "set", "sources", "factors"}, "top level")
+        self.no_unknown_fields(
+            self.document, {"schema", "set", "sources", "factors", "gwp"}, "top level"
+        )
         header = self.table(self.document, "set", "[set]")
         self.no_unknown_fields(header, _SET_FIELDS, "[set]")
         name = self.text(header, "name", "[set]")
@@ -240,11 +245,18 @@ class _Reader:
             key: self.read_source(key, value)
             for key, value in self.table(self.document, "sources", "[sources]").items()
         }
+        self.gwp = self.read_gwp(self.document.get("gwp", {}), sources)
         raw = self.table(self.document, "factors", "[factors]")
         factors = {
             key: self.read_variants(key, value, sources, defaults) for key, value in raw.items()
         }
         factors = _with_derived_dims(factors, self.path)
+        self.inputs = {
+            name
+            for variants in factors.values()
+            for v in variants
+            for name in (*v.product, *v.divide_by, *v.summed, *v.electricity)
+        }
         for key, variants in factors.items():
             self.check_variants(key, variants, factors)
         return FactorSet(
@@ -263,6 +275,55 @@ class _Reader:
             factors=factors,
             extends=chain,
         )
+
+    def read_gwp(self, raw: Any, sources: Mapping[str, Source]) -> dict[str, dict[str, float]]:
+        """``[gwp.AR5]`` tables: 100-year GWP of each gas (CO2 is 1 by definition), with source."""
+        if not isinstance(raw, dict):
+            raise self.fail("[gwp]", "must be tables such as [gwp.AR5]")
+        tables: dict[str, dict[str, float]] = {}
+        for basis, table in raw.items():
+            where = f"[gwp.{basis}]"
+            if not isinstance(table, dict):
+                raise self.fail(where, "must be a table of gas = GWP, with source and locator")
+            source = self.text(table, "source", where)
+            if source not in sources:
+                raise self.fail(f"{where}.source", f"names {source!r}, which is not in [sources]")
+            self.text(table, "locator", where)
+            values = {"CO2": 1.0}
+            for gas, value in table.items():
+                if gas in ("source", "locator", "note"):
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                    raise self.fail(f"{where}.{gas}", f"must be a positive number, got {value!r}")
+                values[gas] = float(value)
+            tables[basis] = values
+        return tables
+
+    def read_gases(
+        self, raw: Any, gwp: str, where: str
+    ) -> tuple[float, Dims, tuple[tuple[str, str, float], ...]]:
+        """A factor published gas by gas: CO2e = sum of each gas times its GWP."""
+        if not isinstance(raw, dict) or not raw:
+            raise self.fail(
+                where, 'must be a table such as { CO2 = "0.3 kg / mi", CH4 = "0.009 g / mi" }'
+            )
+        weights = self.gwp.get(gwp)
+        if weights is None:
+            raise self.fail(where, f"GWP basis {gwp!r} has no [gwp.{gwp}] table in this set")
+        total, dims = 0.0, cast(Dims, ())
+        parts: list[tuple[str, str, float]] = []
+        for gas, text in raw.items():
+            if gas not in weights:
+                raise self.fail(f"{where}.{gas}", f"[gwp.{gwp}] gives no GWP for {gas}")
+            base, gas_dims, _ = parse_any_quantity(text, where=f"{self.path}: {where}.{gas}")
+            if parts and gas_dims != dims:
+                raise UnitMismatchError(
+                    f"{self.path}: {where}.{gas}: {text!r} differs in dimension from the other gases"
+                )
+            dims = gas_dims
+            total += weights[gas] * base
+            parts.append((gas, str(text), base))
+        return total, dims, tuple(parts)
 
     def read_source(self, key: str, raw: Any) -> Source:
         where = f"[sources.{key}]"
@@ -316,18 +377,29 @@ class _Reader:
         where: str,
     ) -> Factor:
         self.no_unknown_fields(raw, _FACTOR_FIELDS, where)
-        has_value, has_product = "value" in raw, "product" in raw
-        if has_value == has_product:
+        ways = [name for name in ("value", "product", "sum", "gases") if name in raw]
+        if len(ways) != 1:
             raise self.fail(
                 where,
-                "needs exactly one of 'value' (a number with its unit) or 'product' (factor keys)",
+                "needs exactly one of 'value' (a number with its unit), 'gases' (gas by gas), "
+                "'product' or 'sum' (of other factors' keys)",
             )
-        if "divide_by" in raw and not has_product:
+        has_value = ways[0] in ("value", "gases")
+        if "divide_by" in raw and "product" not in raw:
             raise self.fail(where, "'divide_by' goes with 'product'")
-        base, dims, quantity = math.nan, cast(Dims, ()), ""
-        if has_value:
-            base, dims, _ = parse_any_quantity(raw["value"], where=f"{self.path}: {where}.value")
+        base, dims, quantity, unit = math.nan, cast(Dims, ()), "", ""
+        gases: tuple[tuple[str, str, float], ...] = ()
+        if "value" in raw:
+            base, dims, unit = parse_any_quantity(raw["value"], where=f"{self.path}: {where}.value")
             quantity = str(raw["value"])
+        elif "gases" in raw:
+            gwp_basis = self.text(raw, "gwp", where, default=defaults["gwp"])
+            base, dims, gases = self.read_gases(raw["gases"], gwp_basis, f"{where}.gases")
+            weights = self.gwp[gwp_basis]
+            quantity = " + ".join(
+                (f"{weights[gas]:g} x " if weights[gas] != 1 else "") + f"{gas} {text}"
+                for gas, text, _ in gases
+            )
         source_key = self.text(raw, "source", where)
         source = sources.get(source_key)
         if source is None:
@@ -357,8 +429,11 @@ class _Reader:
             gwp=self.text(raw, "gwp", where, default=defaults["gwp"]),
             base=base,
             quantity=quantity,
+            unit=unit,
             product=self.keys(raw, "product", where),
             divide_by=self.keys(raw, "divide_by", where),
+            summed=self.keys(raw, "sum", where),
+            gases=gases,
             per=self.text(raw, "per", where, default=""),
             occupancy=self.text(raw, "occupancy", where, default=""),
             electricity=self.keys(raw, "electricity", where),
@@ -450,7 +525,9 @@ class _Reader:
         where = f"[factors.{factor.key}]"
         kind = kind_of(factor.dims)
         intensity = kind in ("emission_intensity", "energy_intensity")
-        if intensity:
+        if intensity and not factor.per and factor.key in self.inputs:
+            pass  # an input of other factors, not a mode's factor itself: no 'per' needed
+        elif intensity:
             if not factor.per:
                 raise self.fail(where, 'missing required field \'per\' ("passenger" or "vehicle")')
             self.choice(factor.per, PER, f"{where}.per")
@@ -463,7 +540,7 @@ class _Reader:
                 raise self.fail(where, "per = \"passenger\" takes no 'occupancy'")
         elif factor.per or factor.occupancy:
             raise self.fail(where, "'per' and 'occupancy' belong to per-km factors only")
-        if kind == "energy_intensity" and not factor.electricity:
+        if kind == "energy_intensity" and not factor.electricity and factor.key not in self.inputs:
             raise self.fail(
                 where, "an energy-per-km factor needs 'electricity' (the grid factor key(s))"
             )
@@ -514,7 +591,14 @@ def _with_derived_dims(
         found: Dims | None = None
         for variant in variants:
             dims = variant.dims
-            if not variant.is_literal:
+            if variant.summed:
+                terms = [dims_of(name, f"[factors.{key}].sum") for name in variant.summed]
+                if any(term != terms[0] for term in terms):
+                    raise UnitMismatchError(
+                        f"{path}: [factors.{key}].sum: its terms differ in dimension"
+                    )
+                dims = terms[0]
+            elif not variant.is_literal:
                 dims = ()
                 for name in variant.product:
                     dims = multiply_dims(dims, dims_of(name, f"[factors.{key}].product"))

@@ -153,8 +153,11 @@ class Factor:
     gwp: str
     base: float = float("nan")
     quantity: str = ""
+    unit: str = ""
     product: tuple[str, ...] = ()
     divide_by: tuple[str, ...] = ()
+    summed: tuple[str, ...] = ()
+    gases: tuple[tuple[str, str, float], ...] = ()
     per: str = ""
     occupancy: str = ""
     electricity: tuple[str, ...] = ()
@@ -167,15 +170,17 @@ class Factor:
     @property
     def is_literal(self) -> bool:
         """Whether the number is given (not computed from other factors)."""
-        return not self.product
+        return not (self.product or self.summed)
 
     @property
     def shown(self) -> str:
         """The value as written in the file, or the formula that derives it."""
-        if self.is_literal:
-            return self.quantity
-        formula = " x ".join(self.product)
-        return formula + "".join(f" / {key}" for key in self.divide_by)
+        if self.summed:
+            return " + ".join(self.summed)
+        if self.product:
+            formula = " x ".join(self.product)
+            return formula + "".join(f" / {key}" for key in self.divide_by)
+        return self.quantity
 
 
 @frozen

@@ -13,7 +13,7 @@ from typing import Any
 from carbonfoot.errors import FactorError
 from carbonfoot.factors.model import DerivationStep, Factor
 from carbonfoot.units import (
-    CANONICAL_UNITS,
+    SHORT_UNITS,
     Dims,
     base_per_canonical,
     describe_dims,
@@ -37,7 +37,7 @@ def display_value(base: float, dims: Dims) -> tuple[float, str]:
     """A base-unit magnitude in its canonical unit if it has one, else in base units."""
     kind = kind_of(dims)
     if kind is not None:
-        return base / base_per_canonical(kind), CANONICAL_UNITS[kind] or "(pure number)"
+        return base / base_per_canonical(kind), SHORT_UNITS[kind]
     top = (
         " * ".join(_BASE_UNIT_TEXT[n] + (f"**{p}" if p != 1 else "") for n, p in dims if p > 0)
         or "1"
@@ -104,6 +104,11 @@ class Resolver:
             if factor.is_literal:
                 value = self.overrides.get((key, factor.variant), factor.base)
                 self._step(factor.label or key, value, factor.dims, key, factor.variant)
+            elif factor.summed:
+                value = 0.0
+                for name in factor.summed:
+                    value = value + self.value(name)
+                self._step(f"{key} = {factor.shown}", value, factor.dims, "", factor.variant)
             else:
                 value = 1.0
                 for name in factor.product:

@@ -1,0 +1,24 @@
+"""Research tools: Monte Carlo uncertainty, one-at-a-time sensitivity, comparisons.
+
+All of them prepare a batch once (checks, statuses, each trip's factor cell) and then
+evaluate totals by mode many times with other factor values, vectorized over trips and
+draws. Savings totals are exact sums of per-trip savings; credits go through the
+policy's own arithmetic, caps included.
+"""
+
+from carbonfoot.research.compare import Comparison, compare
+from carbonfoot.research.evaluate import BatchEvaluator, Totals
+from carbonfoot.research.montecarlo import UncertaintyReport, run_monte_carlo, sample_factor
+from carbonfoot.research.sensitivity import SensitivityReport, run_sensitivity
+
+__all__ = [
+    "BatchEvaluator",
+    "Comparison",
+    "SensitivityReport",
+    "Totals",
+    "UncertaintyReport",
+    "compare",
+    "run_monte_carlo",
+    "run_sensitivity",
+    "sample_factor",
+]
