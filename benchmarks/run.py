@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_calc_csv.py"]
+BENCHMARKS = ["bench_calc_csv.py", "bench_uncertainty.py"]
 
 
 def main() -> None:
