@@ -14,7 +14,7 @@ from carbonfoot.plugins import default_catalog
 
 # The suite tests carbonfoot's own plugins: whatever else is installed in this environment
 # stays out (tests that install a plugin pass their own CARBONFOOT_PLUGINS).
-BUILT_IN_PLUGINS = "active-modes,public-transport-modes,private-vehicle-modes,factor-sets,green-credit,carbon-coin,baselines"
+BUILT_IN_PLUGINS = "active-modes,public-transport-modes,private-vehicle-modes,factor-sets,green-credit,carbon-coin,baselines,distance-providers,distance-gtfs"
 os.environ["CARBONFOOT_PLUGINS"] = BUILT_IN_PLUGINS
 
 settings.register_profile("default", deadline=None, max_examples=100)

@@ -109,10 +109,11 @@ def test_carbon_coins_are_decimal_in_the_table(catalog: Catalog, make_trips: Tri
 
 
 def test_the_summary_adds_up(engine: Engine) -> None:
-    result = engine.compute(generate_trips(3000, seed=9, bad_row_share=0.05))
+    trips = generate_trips(3000, seed=9, bad_row_share=0.05)
+    result = engine.compute(trips)
     summary = result.summary
-    assert summary.trips == 3000
-    assert sum(summary.status_counts.values()) == 3000
+    assert summary.trips == trips.num_rows
+    assert sum(summary.status_counts.values()) == trips.num_rows
     assert summary.computed == summary.status_counts["ok"]
     credits = result.table.column("credits").to_numpy(zero_copy_only=False)
     assert summary.credits == int(np.nansum(credits))

@@ -11,6 +11,7 @@ default :class:`Catalog` is built, never when this package is imported::
 """
 
 from carbonfoot.baselines import Baseline, BaselineContext, BaselineSpec
+from carbonfoot.distances import DistanceAnswer, DistanceProvider, DistanceRequest
 from carbonfoot.engine import Engine, TripResult
 from carbonfoot.errors import (
     CarbonfootError,
@@ -42,6 +43,9 @@ __all__ = [
     "CarbonfootError",
     "Catalog",
     "CreditPolicy",
+    "DistanceAnswer",
+    "DistanceProvider",
+    "DistanceRequest",
     "Engine",
     "Factor",
     "FactorError",

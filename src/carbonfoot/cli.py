@@ -80,6 +80,18 @@ def _engine_options(function: F) -> F:
             help="A policy parameter; repeatable.",
         ),
         click.option(
+            "--gtfs",
+            metavar="PATH",
+            help="GTFS feed (zip or folder) for trips given as from_stop/to_stop.",
+        ),
+        click.option(
+            "--distance-option",
+            "distance_options",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="A distance-provider option, e.g. step_length='0.7 m'; repeatable.",
+        ),
+        click.option(
             "--config",
             "config_path",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -101,7 +113,15 @@ def _read_config(path: Path | None) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
-    allowed = {"factors", "baseline", "baseline_params", "distance_unit", "policy"}
+    allowed = {
+        "factors",
+        "baseline",
+        "baseline_params",
+        "distance_unit",
+        "policy",
+        "distance",
+        "plausibility",
+    }
     unknown = sorted(set(config) - allowed)
     if unknown:
         raise InputError(
@@ -115,8 +135,9 @@ def _read_config(path: Path | None) -> dict[str, Any]:
         raise InputError(f"{path}: [policy] must be a table with id (text) and [policy.params]")
     if not isinstance(policy.get("params", {}), dict):
         raise InputError(f"{path}: [policy.params] must be a table of NAME = VALUE")
-    if not isinstance(config.get("baseline_params", {}), dict):
-        raise InputError(f"{path}: [baseline_params] must be a table of NAME = VALUE")
+    for table in ("baseline_params", "distance", "plausibility"):
+        if not isinstance(config.get(table, {}), dict):
+            raise InputError(f"{path}: [{table}] must be a table")
     return config
 
 
@@ -137,6 +158,8 @@ def _build_engine(
     policy_params: tuple[str, ...],
     config_path: Path | None,
     baseline_params: tuple[str, ...] = (),
+    distance_options: tuple[str, ...] = (),
+    gtfs: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     from carbonfoot.engine import Engine
 
@@ -149,12 +172,18 @@ def _build_engine(
     same_baseline = baseline is None or baseline == config.get("baseline", baseline)
     method_params: dict[str, Any] = dict(config.get("baseline_params", {})) if same_baseline else {}
     method_params.update(_parse_params(baseline_params, "--baseline-param"))
+    distance = dict(config.get("distance", {}))
+    distance.update(_parse_params(distance_options, "--distance-option"))
+    if gtfs is not None:
+        distance["gtfs"] = gtfs
     engine = Engine(
         factors or config.get("factors"),
         baseline=baseline or config.get("baseline"),
         baseline_params=method_params,
         policy=policy or policy_config.get("id"),
         policy_params=params,
+        distance_options=distance,
+        plausibility=config.get("plausibility"),
     )
     for error in engine.catalog.errors:
         click.echo(f"warning: {error}", err=True)
@@ -181,6 +210,12 @@ def _build_engine(
     help="Unit of `distance` where a row has no distance_unit (default km).",
 )
 @click.option("--append", is_flag=True, help="Add the rows to OUTPUT instead of replacing it.")
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write every rejected row, with its original values, status and message.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 @_fail_cleanly
 def calc(
@@ -192,8 +227,11 @@ def calc(
     policy: str | None,
     policy_params: tuple[str, ...],
     config_path: Path | None,
+    gtfs: str | None,
+    distance_options: tuple[str, ...],
     distance_unit: str | None,
     append: bool,
+    rejects_path: Path | None,
     quiet: bool,
 ) -> None:
     """Compute savings and credits for every trip in INPUT; write one row per trip to OUTPUT."""
@@ -213,7 +251,14 @@ def calc(
     ):
         raise InputError(f"{output_path}: the output would overwrite the input; choose another -o")
     engine, config = _build_engine(
-        factors, baseline, policy, policy_params, config_path, baseline_params
+        factors,
+        baseline,
+        policy,
+        policy_params,
+        config_path,
+        baseline_params,
+        distance_options,
+        gtfs,
     )
     unit = distance_unit or config.get("distance_unit") or "km"
     started = time.perf_counter()
@@ -233,6 +278,8 @@ def calc(
         append_result_file(results.table, output_path)
     else:
         write_result_file(results.table, output_path)
+    if rejects_path is not None:
+        write_result_file(results.rejected(table), rejects_path)
     elapsed = time.perf_counter() - started
     if not quiet:
         _print_summary(results, output_path, elapsed)
@@ -310,6 +357,13 @@ def _print_summary(results: Any, output_path: Path, elapsed: float) -> None:
     )
     params = ", ".join(f"{k}={v}" for k, v in info.policy_params.items())
     console.print(f"status: {statuses}")
+    counts = summary.status_counts
+    quarantined = sum(count for name, count in counts.items() if name.startswith("suspect_"))
+    rejected = summary.trips - summary.computed - quarantined
+    console.print(
+        f"rows: {summary.trips:,} in = {summary.computed + quarantined:,} computed "
+        f"({quarantined:,} quarantined as suspect, earning nothing) + {rejected:,} rejected"
+    )
     console.print(
         f"factor set {info.factor_set}@{info.factor_set_hash[:12]} ({info.gas}), "
         f"baseline {info.baseline} ({info.baseline_g_per_pkm:.4g} g/pkm), policy {info.policy} ({params})"
@@ -480,12 +534,21 @@ def explain(
     policy: str | None,
     policy_params: tuple[str, ...],
     config_path: Path | None,
+    gtfs: str | None,
+    distance_options: tuple[str, ...],
 ) -> None:
     """Show every step of one trip's calculation, with units and each factor's source."""
     from carbonfoot.explain import explain_trip
 
     engine, config = _build_engine(
-        factors, baseline, policy, policy_params, config_path, baseline_params
+        factors,
+        baseline,
+        policy,
+        policy_params,
+        config_path,
+        baseline_params,
+        distance_options,
+        gtfs,
     )
     click.echo(explain_trip(engine, mode, distance, config.get("distance_unit") or "km"))
 
@@ -542,6 +605,8 @@ def uncertainty(
     policy: str | None,
     policy_params: tuple[str, ...],
     config_path: Path | None,
+    gtfs: str | None,
+    distance_options: tuple[str, ...],
     distance_unit: str | None,
     output_path: Path | None,
 ) -> None:
@@ -551,7 +616,14 @@ def uncertainty(
     from carbonfoot.research import run_monte_carlo
 
     engine, config = _build_engine(
-        factors, baseline, policy, policy_params, config_path, baseline_params
+        factors,
+        baseline,
+        policy,
+        policy_params,
+        config_path,
+        baseline_params,
+        distance_options,
+        gtfs,
     )
     evaluator = _prepared(input_path, engine, config, distance_unit)
     started = time.perf_counter()
@@ -627,6 +699,8 @@ def sensitivity(
     policy: str | None,
     policy_params: tuple[str, ...],
     config_path: Path | None,
+    gtfs: str | None,
+    distance_options: tuple[str, ...],
     distance_unit: str | None,
 ) -> None:
     """Swing each factor across its range, one at a time; rank by effect on savings and credits."""
@@ -635,7 +709,14 @@ def sensitivity(
     from carbonfoot.research import run_sensitivity
 
     engine, config = _build_engine(
-        factors, baseline, policy, policy_params, config_path, baseline_params
+        factors,
+        baseline,
+        policy,
+        policy_params,
+        config_path,
+        baseline_params,
+        distance_options,
+        gtfs,
     )
     report = run_sensitivity(_prepared(input_path, engine, config, distance_unit), percent=percent)
     unit = report.credit_unit + "s"

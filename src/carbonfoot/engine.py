@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from attrs import frozen
 
 from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
+from carbonfoot.distances import resolve_options
 from carbonfoot.errors import InputError, PolicyError
 from carbonfoot.factors import FactorSet, today
 from carbonfoot.intake import MAX_TRIP_KM, NUMBER_PATTERN, TripColumns, read_trips, to_arrow_table
 from carbonfoot.modes import Mode, ModeTable
+from carbonfoot.plausibility import SUSPECT_STATUSES, PlausibilityRules
 from carbonfoot.plugins import Catalog, default_catalog
 from carbonfoot.policies import CreditPolicy, PolicyBatch, format_param
 from carbonfoot.results import Results, RunInfo, build_results
@@ -45,7 +48,11 @@ FloatArray = npt.NDArray[np.float64]
 
 @frozen
 class PreparedBatch:
-    """A checked batch: statuses, each trip's mode code and factor cell, distances in km."""
+    """A checked batch: statuses, each trip's mode code and factor cell, distances in km.
+
+    ``computed`` marks rows whose numbers are computed (ok, or quarantined as suspect);
+    ``ok`` the rows that may earn. ``users`` gives integer user codes, computed once.
+    """
 
     columns: TripColumns
     codes: npt.NDArray[np.int32]
@@ -53,7 +60,23 @@ class PreparedBatch:
     interval: npt.NDArray[np.intp]
     local_day: npt.NDArray[np.int64]
     ok: npt.NDArray[np.bool_]
+    computed: npt.NDArray[np.bool_]
     distance_km: FloatArray
+    users: Callable[[], npt.NDArray[np.int64]]
+
+
+class _UserCodes:
+    """Integer codes of a column of user ids, encoded on first use and kept."""
+
+    def __init__(self, user_ids: pa.Array) -> None:
+        self._user_ids = user_ids
+        self._codes: npt.NDArray[np.int64] | None = None
+
+    def __call__(self) -> npt.NDArray[np.int64]:
+        if self._codes is None:
+            encoded = self._user_ids.dictionary_encode().indices.fill_null(-1)
+            self._codes = np.asarray(encoded.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return self._codes
 
 
 @frozen
@@ -92,6 +115,8 @@ class Engine:
         policy: str | None = None,
         policy_params: Mapping[str, Any] | None = None,
         catalog: Catalog | None = None,
+        distance_options: Mapping[str, Any] | None = None,
+        plausibility: Mapping[str, Any] | None = None,
     ) -> None:
         self.catalog = catalog if catalog is not None else default_catalog()
         self.modes: ModeTable = self.catalog.modes
@@ -103,6 +128,9 @@ class Engine:
         self._baseline_request = (baseline, dict(baseline_params or {}))
         factor_table = self.factor_set.table(self.factor_keys)
         self.baseline: Baseline = self.baseline_for(factor_table)
+        self.plausibility = PlausibilityRules.from_modes(self.modes, plausibility)
+        self.distance_providers = self.catalog.distance_providers
+        self.distance_options = resolve_options(self.distance_providers, distance_options or {})
         self.policy_spec = self.catalog.policy(policy or self.catalog.default_policy())
         self.policy: CreditPolicy = self.policy_spec.create(policy_params or {})
         self._lay_out(factor_table, self.baseline.per_mode)
@@ -183,6 +211,8 @@ class Engine:
             default_unit=distance_unit,
             timezone=self.policy.timezone,
             row_offset=row_offset,
+            providers=self.distance_providers,
+            options=self.distance_options,
         )
         codes = columns.mode_code
         local_day = local_days(
@@ -214,15 +244,29 @@ class Engine:
             columns.mode_label,
             f" has no baseline in methodology {self.baseline.spec!r}{where}",
         )
-        ok = rejections.ok
+        computed = rejections.ok.copy()
+        distance_km = np.where(computed, columns.distance_km, np.nan)
+        users = _UserCodes(columns.user_id)
+        verdict = self.plausibility.check(
+            computed=computed,
+            codes=codes,
+            distance_km=distance_km,
+            started_us=columns.started_us,
+            ended_us=columns.ended_us,
+            local_day=local_day,
+            users=users,
+        )
+        _quarantine(rejections, verdict, codes, distance_km, columns, self.plausibility, self.modes)
         return PreparedBatch(
             columns=columns,
             codes=codes,
             district=district,
             interval=interval,
             local_day=local_day,
-            ok=ok,
-            distance_km=np.where(ok, columns.distance_km, np.nan),
+            ok=rejections.ok,
+            computed=computed,
+            distance_km=distance_km,
+            users=users,
         )
 
     def policy_batch(
@@ -230,15 +274,10 @@ class Engine:
     ) -> PolicyBatch:
         """The policy's view of a prepared batch with the given savings."""
         columns = prepared.columns
-
-        def user_codes() -> npt.NDArray[np.int64]:
-            user = columns.user_id.dictionary_encode().indices.fill_null(-1)
-            return np.asarray(user.to_numpy(zero_copy_only=False), dtype=np.int64)
-
         return PolicyBatch(
             savings_mg,
             prepared.ok,
-            user_codes,
+            prepared.users,
             prepared.local_day,
             columns.started_us,
             mode=prepared.codes,
@@ -256,7 +295,7 @@ class Engine:
         Each trip is computed with the factors valid on its local date, in its district.
         """
         prepared = self.prepare(trips, distance_unit=distance_unit, row_offset=row_offset)
-        codes, distance_km = prepared.codes, prepared.distance_km
+        codes, distance_km = prepared.codes, prepared.distance_km  # NaN where not computed
         if self.single_cell:
             emissions_g = self.factor_g_per_pkm[codes] * distance_km
             baseline_g = self.baseline_g_per_pkm[codes] * distance_km
@@ -273,6 +312,7 @@ class Engine:
             columns=prepared.columns,
             modes=self.modes,
             ok=prepared.ok,
+            computed=prepared.computed,
             distance_km=distance_km,
             emissions_g=emissions_g,
             baseline_g=baseline_g,
@@ -369,6 +409,83 @@ class Engine:
 
 _EPOCH = dt.date(1970, 1, 1)
 _NUMBER = re.compile(NUMBER_PATTERN)
+
+
+def _quarantine(
+    rejections: Any,
+    verdict: npt.NDArray[np.int8],
+    codes: npt.NDArray[np.int32],
+    distance_km: FloatArray,
+    columns: TripColumns,
+    rules: PlausibilityRules,
+    modes: ModeTable,
+) -> None:
+    """Give suspect trips their status and a message; their numbers stay computed."""
+    for index, status in enumerate(SUSPECT_STATUSES, start=1):
+        mask = verdict == index
+        if not mask.any():
+            continue
+        rows = np.flatnonzero(mask)
+        mode_names = pa.array(np.asarray(modes.ids, dtype=object)[codes[rows]], type=pa.string())
+        limits = rules.limits
+        if status == "suspect_speed":
+            assert columns.ended_us is not None
+            hours = (columns.ended_us[rows] - columns.started_us[rows]) / 3.6e9
+            with np.errstate(divide="ignore", invalid="ignore"):
+                speed = np.where(hours > 0, distance_km[rows] / hours, np.inf)
+            bounds = [f"{limits[c].min_kmh:g}-{limits[c].max_kmh:g}" for c in codes[rows]]
+            parts = [
+                "average speed ",
+                _text(np.round(speed, 2)),
+                " km/h is outside ",
+                mode_names,
+                "'s plausible ",
+                pa.array(bounds, type=pa.string()),
+                " km/h",
+            ]
+            column = "ended_at"
+        elif status == "suspect_distance":
+            bounds = [f"{limits[c].max_trip_km:g}" for c in codes[rows]]
+            parts = [
+                _text(np.round(distance_km[rows], 3)),
+                " km is longer than ",
+                mode_names,
+                "'s maximum trip of ",
+                pa.array(bounds, type=pa.string()),
+                " km",
+            ]
+            column = "distance"
+        elif status == "suspect_daily_distance":
+            bounds = [f"{limits[c].max_daily_km:g}" for c in codes[rows]]
+            parts = [
+                "this user's ",
+                mode_names,
+                " distance that day is over the daily maximum of ",
+                pa.array(bounds, type=pa.string()),
+                " km",
+            ]
+            column = "distance"
+        elif status == "suspect_overlap":
+            parts = [
+                "this ",
+                mode_names,
+                " trip starts before an earlier trip of the same user has ended",
+            ]
+            column = "started_at"
+        else:
+            parts = [
+                f"starts within {rules.duplicate_window_s:g} s of another ",
+                mode_names,
+                " trip of the same user",
+            ]
+            column = "started_at"
+        messages = pa.nulls(codes.size, pa.string()).to_numpy(zero_copy_only=False).astype(object)
+        messages[rows] = pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False)
+        rejections.reject_messages(mask, status, column, pa.array(messages, type=pa.string()))
+
+
+def _text(values: npt.NDArray[Any]) -> pa.Array:
+    return pa.array(values).cast(pa.string())
 
 
 def whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:

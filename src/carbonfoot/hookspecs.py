@@ -110,6 +110,29 @@ def register_baselines(register: Callable[..., None]) -> None:
     """
 
 
+@hookspec
+def register_distance_providers(register: Callable[..., None]) -> None:
+    """Contribute distance providers: distances for trips that arrive without one.
+
+    Called once, when the catalog is built. ``register(provider)`` takes a
+    :class:`carbonfoot.DistanceProvider`: its id (the value of the output column
+    ``distance_source``), the input columns it reads, a priority (lower is tried first),
+    its documented options, and a vectorized ``derive(request)`` returning a
+    :class:`carbonfoot.DistanceAnswer` (kilometres per row, NaN where it cannot tell,
+    with a reason). It is called once per batch, with the rows whose ``distance`` is
+    empty and which carry its columns.
+
+    Returns nothing.
+
+    Example::
+
+        @hookimpl
+        def register_distance_providers(register):
+            register(DistanceProvider(id="odometer", columns=("odometer_km",), priority=5,
+                                      description="...", derive=derive))
+    """
+
+
 # -- what savings are worth: credit policies ----------------------------------------
 
 

@@ -19,8 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from attrs import frozen
 
-from carbonfoot.errors import InputError
+from carbonfoot.distances import REPORTED, DistanceProvider, DistanceRequest
+from carbonfoot.errors import InputError, PluginError
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable
+from carbonfoot.plausibility import SUSPECT_STATUSES
 from carbonfoot.times import parse_times
 from carbonfoot.units import (
     DISTANCE_UNITS,
@@ -55,6 +57,7 @@ STATUSES: Final = (
     "bad_time",
     "no_factor",
     "no_baseline",
+    *SUSPECT_STATUSES,
 )
 STATUS_CODE: Final = {name: code for code, name in enumerate(STATUSES)}
 
@@ -87,6 +90,8 @@ class TripColumns:
     started_valid: BoolArray
     ended_us: npt.NDArray[np.int64] | None
     district: pa.Array | None
+    distance_source: npt.NDArray[np.int8]
+    source_names: tuple[str, ...]
     status: npt.NDArray[np.int8]
     rejections: _Rejections
 
@@ -132,9 +137,18 @@ def read_trips(
     default_unit: str,
     timezone: str,
     row_offset: int = 0,
+    providers: Sequence[DistanceProvider] = (),
+    options: Mapping[str, Any] | None = None,
 ) -> TripColumns:
-    """Check every column of ``table`` and resolve it to arrays; see the module docstring."""
-    names = _column_names(table.column_names)
+    """Check every column of ``table`` and resolve it to arrays; see the module docstring.
+
+    ``providers`` derive distances for rows whose ``distance`` is empty (in order); their
+    ``options`` are the parsed provider options.
+    """
+    provider_columns = {name for provider in providers for name in provider.columns}
+    present = {name.strip().lstrip("\ufeff").casefold() for name in table.column_names}
+    derivable = any(all(name in present for name in provider.columns) for provider in providers)
+    names = _column_names(table.column_names, optional_distance=derivable)
     default_km = _default_unit_km(default_unit)
 
     def column(name: str) -> pa.Array:
@@ -168,19 +182,36 @@ def read_trips(
         mode_label,
         " is not an installed mode or alias (see `carbonfoot modes`)",
     )
-    distance = _read_distance(column("distance"), rejections)
+    distance_column = column("distance") if "distance" in names else pa.nulls(size, pa.string())
+    distance_text = _as_text(distance_column)
+    given = ~_blank(distance_text)
+    distance = _read_distance(distance_column, rejections, given if provider_columns else None)
     unit_km = _unit_factors(
         column("distance_unit") if "distance_unit" in names else None, default_km, size, rejections
     )
     with np.errstate(invalid="ignore", over="ignore"):
         distance_km = distance * unit_km
     rejections.reject_value(
-        rejections.ok & ~(distance_km <= MAX_TRIP_KM),
+        rejections.ok & given & ~(distance_km <= MAX_TRIP_KM),
         "bad_distance",
         "distance",
-        _as_text(column("distance")),
+        distance_text,
         f" is longer than {MAX_TRIP_KM:,} km, the Earth's circumference",
     )
+    source = np.where(given, 0, -1).astype(np.int8)
+    if provider_columns:
+        _derive_distances(
+            providers,
+            options or {},
+            names,
+            column,
+            modes,
+            mode_code,
+            ~given,
+            distance_km,
+            source,
+            rejections,
+        )
     started_us, started_valid = _read_time(column("started_at"), "started_at", timezone, rejections)
     ended_us = None
     if "ended_at" in names:
@@ -214,20 +245,29 @@ def read_trips(
         started_valid=started_valid,
         ended_us=ended_us,
         district=district,
+        distance_source=np.where(rejections.ok, source, -1).astype(np.int8),
+        source_names=(REPORTED, *(provider.id for provider in providers)),
         status=rejections.status,
         rejections=rejections,
     )
 
 
-def _column_names(found: list[str]) -> dict[str, str]:
-    """Our column name -> the table's, matched trimmed and case-insensitively; checked."""
+def _column_names(found: list[str], *, optional_distance: bool = False) -> dict[str, str]:
+    """Our column name -> the table's, matched trimmed and case-insensitively; checked.
+
+    ``distance`` may be absent when distance providers can derive it from other columns.
+    """
     names: dict[str, str] = {}
     for name in found:
         key = name.strip().lstrip("\ufeff").casefold()
         if key in names:
             raise InputError(f"column {name!r} appears twice; each column must be given once")
         names[key] = name
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    missing = [
+        name
+        for name in REQUIRED_COLUMNS
+        if name not in names and not (name == "distance" and optional_distance)
+    ]
     if missing:
         hint = ""
         if len(found) == 1 and any(mark in found[0] for mark in (";", "\t", "|")):
@@ -374,8 +414,88 @@ def _mode_codes(labels: pa.Array, modes: ModeTable) -> npt.NDArray[np.int32]:
     return np.asarray(codes_of_distinct[indices], dtype=np.int32)
 
 
-def _read_distance(values: pa.Array, rejections: _Rejections) -> npt.NDArray[np.float64]:
-    """The distance column as floats; non-numbers, non-finite, negative and zero rejected."""
+def _derive_distances(
+    providers: Sequence[DistanceProvider],
+    options: Mapping[str, Any],
+    names: Mapping[str, str],
+    column: Callable[[str], pa.Array],
+    modes: ModeTable,
+    mode_code: npt.NDArray[np.int32],
+    needed: BoolArray,
+    distance_km: npt.NDArray[np.float64],
+    source: npt.NDArray[np.int8],
+    rejections: _Rejections,
+) -> None:
+    """Fill empty distances from the providers, most precise first; reject what is left."""
+    needed = needed & rejections.ok
+    reasons = np.full(needed.size, None, dtype=object)
+    mode_ids = np.asarray([*modes.ids, ""], dtype=object)
+    for index, provider in enumerate(providers, start=1):
+        if not needed.any() or not all(name in names for name in provider.columns):
+            continue
+        rows = np.flatnonzero(needed & ~_blank(_as_text(column(provider.columns[0]))))
+        if rows.size == 0:
+            continue
+        take = pa.array(rows)
+        request = DistanceRequest(
+            columns={name: column(name).take(take) for name in provider.columns},
+            mode_ids=mode_ids[mode_code[rows]],
+            modes=modes,
+            options=options,
+        )
+        try:
+            answer = provider.derive(request)
+            km = np.asarray(answer.km, dtype=np.float64)
+            if km.shape != rows.shape:
+                raise ValueError(f"returned {km.shape[0]} distances for {rows.size} rows")
+        except InputError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"distance provider {provider.id!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        with np.errstate(invalid="ignore"):
+            good = np.isfinite(km) & (km > 0) & (km <= MAX_TRIP_KM)
+        distance_km[rows[good]] = km[good]
+        source[rows[good]] = index
+        needed[rows[good]] = False
+        failed = rows[~good]
+        if failed.size:
+            text = answer.reasons
+            detail = (
+                np.asarray(text.to_pylist(), dtype=object)[~good]
+                if isinstance(text, pa.Array)
+                else np.full(failed.size, text)
+            )
+            zero = np.isfinite(km[~good]) & (km[~good] == 0)
+            detail = np.where(zero, f"{provider.id}: the derived distance is zero", detail)
+            reasons[failed] = [
+                f"is empty and {provider.id}: {why}"
+                if not str(why).startswith(provider.id)
+                else f"is empty and {why}"
+                for why in detail
+            ]
+    left = np.flatnonzero(needed)
+    if left.size:
+        messages = np.where(
+            reasons[left] == None,  # noqa: E711 - elementwise test on an object array
+            "is empty, and no steps, coordinates, polyline or stops give it",
+            reasons[left],
+        )
+        full = pa.nulls(needed.size, pa.string()).to_numpy(zero_copy_only=False).astype(object)
+        full[left] = messages
+        rejections.reject_messages(
+            needed, "bad_distance", "distance", pa.array(full, type=pa.string())
+        )
+
+
+def _read_distance(
+    values: pa.Array, rejections: _Rejections, given: BoolArray | None = None
+) -> npt.NDArray[np.float64]:
+    """The distance column as floats; non-numbers, non-finite, negative and zero rejected.
+
+    With ``given`` (distance providers installed), empty cells are left to the providers.
+    """
     size = len(values)
     text = _as_text(values)
     if (
@@ -402,10 +522,12 @@ def _read_distance(values: pa.Array, rejections: _Rejections) -> npt.NDArray[np.
     distance = np.asarray(
         numbers.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
     )
-    rejections.reject(_blank(text), "bad_distance", "distance", "is empty")
-    rejections.reject_value(~numeric, "bad_distance", "distance", text, " is not a number")
+    blank = _blank(text)
+    if given is None:
+        rejections.reject(blank, "bad_distance", "distance", "is empty")
+    rejections.reject_value(~numeric & ~blank, "bad_distance", "distance", text, " is not a number")
     finite = np.isfinite(distance)
-    rejections.reject_value(~finite, "bad_distance", "distance", text, " is not finite")
+    rejections.reject_value(~finite & ~blank, "bad_distance", "distance", text, " is not finite")
     rejections.reject_value(
         finite & (distance < 0), "bad_distance", "distance", text, " is negative"
     )

@@ -82,7 +82,8 @@ class Mode:
     labels trip data may use for it, such as the Chinese ``"地铁"``; ``factor`` is the
     key of the factor a factor set provides for it (default: the id); ``category`` groups
     modes in summaries (``active``, ``micromobility``, ``public``, ``shared``,
-    ``private``); ``speed`` is its plausible speed range.
+    ``private``); ``speed`` is its plausible speed range; ``max_trip_km`` and
+    ``max_daily_km`` (optional) bound one trip, and one user's day, by this mode.
     """
 
     id: str = field(validator=_check_mode_id)
@@ -92,6 +93,12 @@ class Mode:
     factor: str = field(default="")
     category: str = field(default="other", validator=validators.min_len(1))
     description: str = ""
+    max_trip_km: float | None = field(
+        default=None, validator=validators.optional(validators.gt(0.0))
+    )
+    max_daily_km: float | None = field(
+        default=None, validator=validators.optional(validators.gt(0.0))
+    )
 
     @property
     def factor_key(self) -> str:

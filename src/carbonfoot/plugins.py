@@ -25,6 +25,7 @@ from attrs import frozen
 
 from carbonfoot import hookspecs
 from carbonfoot.baselines import BaselineSpec
+from carbonfoot.distances import DistanceProvider
 from carbonfoot.errors import PluginError, UnknownFactorSetError, UnknownPolicyError
 from carbonfoot.factors import FactorSet, load_factor_set
 from carbonfoot.modes import UNKNOWN_MODE, Mode, ModeTable
@@ -65,6 +66,7 @@ class Catalog:
         default_policies: Iterable[str] = (),
         baselines: Mapping[str, BaselineSpec] | None = None,
         baseline_owners: Mapping[str, str] | None = None,
+        distance_providers: Iterable[DistanceProvider] = (),
     ) -> None:
         self.modes = modes
         self.factor_sets = dict(factor_sets)
@@ -75,6 +77,9 @@ class Catalog:
         self.default_policies = tuple(default_policies)
         self.baselines: dict[str, BaselineSpec] = dict(baselines or {})
         self.baseline_owners: dict[str, str] = dict(baseline_owners or {})
+        self.distance_providers = tuple(
+            sorted(distance_providers, key=lambda p: (p.priority, p.id))
+        )
         self._loaded_sets: dict[str, FactorSet] = {}
 
     # -- construction ---------------------------------------------------------------
@@ -161,6 +166,7 @@ class Catalog:
             default_policies=collector.default_policies,
             baselines=collector.baselines,
             baseline_owners=collector.baseline_owners,
+            distance_providers=collector.providers,
         )
 
     # -- lookups --------------------------------------------------------------------
@@ -243,6 +249,7 @@ class _Collector:
         self.default_policies: list[str] = []
         self.baselines: dict[str, BaselineSpec] = {}
         self.baseline_owners: dict[str, str] = {}
+        self.providers: list[DistanceProvider] = []
 
     def collect(self, manager: pluggy.PluginManager, name: str, distribution: str) -> None:
         plugin = manager.get_plugin(name)
@@ -253,6 +260,7 @@ class _Collector:
                 ("register_factor_sets", staged.factor_set),
                 ("register_credit_policies", staged.policy),
                 ("register_baselines", staged.baseline),
+                ("register_distance_providers", staged.provider),
             ):
                 for impl in getattr(manager.hook, hook_name).get_hookimpls():
                     if impl.plugin is plugin:
@@ -305,6 +313,19 @@ class _Collector:
                     f"baseline methodology {baseline.id!r} is already registered by plugin "
                     f"{self.baseline_owners[baseline.id]!r}"
                 )
+        taken = {provider.id for provider in self.providers}
+        options = {
+            parameter.name for provider in self.providers for parameter in provider.parameters
+        }
+        for provider in staged.providers:
+            if provider.id in taken:
+                raise PluginError(f"distance provider {provider.id!r} is already registered")
+            shared = options & {parameter.name for parameter in provider.parameters}
+            if shared:
+                raise PluginError(
+                    f"distance provider {provider.id!r}: option(s) {', '.join(sorted(shared))} already taken"
+                )
+        self.providers.extend(staged.providers)
         for baseline in staged.baselines:
             self.baselines[baseline.id] = baseline
             self.baseline_owners[baseline.id] = name
@@ -330,6 +351,7 @@ class _Staged:
         self.factor_sets: list[tuple[str, Path, bool]] = []
         self.policies: list[tuple[PolicySpec, bool]] = []
         self.baselines: list[BaselineSpec] = []
+        self.providers: list[DistanceProvider] = []
 
     def mode(self, mode: Mode) -> None:
         if not isinstance(mode, Mode):
@@ -350,6 +372,13 @@ class _Staged:
                 f"register_credit_policies: expected a carbonfoot.PolicySpec, got {spec!r}"
             )
         self.policies.append((spec, bool(default)))
+
+    def provider(self, provider: DistanceProvider) -> None:
+        if not isinstance(provider, DistanceProvider):
+            raise PluginError(
+                f"register_distance_providers: expected a carbonfoot.DistanceProvider, got {provider!r}"
+            )
+        self.providers.append(provider)
 
     def baseline(self, spec: BaselineSpec) -> None:
         if not isinstance(spec, BaselineSpec):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from attrs import asdict, field, frozen
 
 from carbonfoot.factors.model import freeze as _freeze
@@ -43,6 +44,7 @@ OUTPUT_COLUMNS = (
     "started_at",
     "credit_day",
     "district",
+    "distance_source",
     "factor_set",
     "factor_set_hash",
     "baseline",
@@ -126,6 +128,22 @@ class Results:
         """The result table as a pandas DataFrame (needs pandas installed)."""
         return self.table.to_pandas()
 
+    def rejected(self, trips: pa.Table) -> pa.Table:
+        """The rows of ``trips`` (as given) that were not computed, with status and message.
+
+        Quarantined (``suspect_*``) rows are computed, so they are not here; every input
+        row is either computed or in this table.
+        """
+        status = self.table.column("status")
+        computed = pc.or_(
+            pc.equal(status, "ok"), pc.starts_with(status.cast(pa.string()), "suspect_")
+        )
+        keep = pc.invert(computed)
+        rows = trips.filter(keep)
+        return rows.append_column(
+            "status", self.table.column("status").filter(keep).cast(pa.string())
+        ).append_column("message", self.table.column("message").filter(keep))
+
     def to_pylist(self) -> list[dict[str, Any]]:
         """The result rows as dictionaries."""
         return list(self.table.to_pylist())
@@ -180,6 +198,7 @@ def build_results(
     columns: TripColumns,
     modes: ModeTable,
     ok: npt.NDArray[np.bool_],
+    computed: npt.NDArray[np.bool_] | None = None,
     distance_km: npt.NDArray[np.float64],
     emissions_g: npt.NDArray[np.float64],
     baseline_g: npt.NDArray[np.float64],
@@ -188,24 +207,29 @@ def build_results(
     local_day: npt.NDArray[np.int64],
     info: RunInfo,
 ) -> Results:
-    """Assemble the result table and summary from the engine's arrays."""
+    """Assemble the result table and summary from the engine's arrays.
+
+    ``computed`` rows show their numbers (quarantined rows included, credits 0); ``ok``
+    rows are the ones that count in the summary's totals.
+    """
+    shown = ok if computed is None else computed
     size = columns.size
     codes = columns.mode_code
     mode_text = _mode_column(codes, columns.mode_label, modes)
     if info.credit_decimals == 0:
-        credits = pa.array(awards, mask=~ok, type=pa.int64())
+        credits = pa.array(awards, mask=~shown, type=pa.int64())
     else:
-        credits = decimal_array(awards, info.credit_decimals, ok)
+        credits = decimal_array(awards, info.credit_decimals, shown)
     has_time = columns.started_valid
     table = pa.table(
         {
             "trip_id": columns.trip_id,
             "user_id": columns.user_id,
             "mode": mode_text,
-            "distance_km": _floats(distance_km, ok),
-            "emissions_g": _floats(emissions_g, ok),
-            "baseline_g": _floats(baseline_g, ok),
-            "savings_g": _floats(savings_g, ok),
+            "distance_km": _floats(distance_km, shown),
+            "emissions_g": _floats(emissions_g, shown),
+            "baseline_g": _floats(baseline_g, shown),
+            "savings_g": _floats(savings_g, shown),
             "credits": credits,
             "status": pa.DictionaryArray.from_arrays(
                 columns.status.astype(np.int8), pa.array(STATUSES, type=pa.string())
@@ -220,6 +244,10 @@ def build_results(
             "district": columns.district
             if columns.district is not None
             else pa.nulls(size, pa.string()),
+            "distance_source": pa.DictionaryArray.from_arrays(
+                pa.array(columns.distance_source, mask=columns.distance_source < 0, type=pa.int8()),
+                pa.array(columns.source_names, type=pa.string()),
+            ),
             "factor_set": _constant(info.factor_set, size),
             "factor_set_hash": _constant(info.factor_set_hash, size),
             "baseline": _constant(info.baseline, size),

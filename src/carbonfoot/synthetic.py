@@ -57,7 +57,8 @@ def generate_trips(
     """A table of ``trips`` synthetic trips in the carbonfoot input format.
 
     ``bad_row_share`` of the rows get one malformed field each (bad distance, unknown
-    mode, bad unit, bad time, missing user, repeated trip id). ``as_text`` writes
+    mode, bad unit, bad time, missing user, repeated trip id), are made implausible (a
+    25 km walk), or are reported a second time under another id (appended at the end). ``as_text`` writes
     ``started_at`` as ISO 8601 text with offset (as a CSV would have it) instead of a
     timestamp column.
     """
@@ -70,8 +71,8 @@ def generate_trips(
     distance = np.round(medians[mode_index] * rng.lognormal(0.0, 0.5, size=trips), 3)
     distance = np.maximum(distance, 0.05)
     user_index = rng.integers(0, users, size=trips)
-    started_us = _start_times(rng, trips, days)
     duration_us = (distance / _typical_speed_kmh(medians[mode_index]) * 3.6e9).astype(np.int64)
+    started_us = _start_times(rng, user_index, duration_us, days)
     table = pa.table(
         {
             "trip_id": pc.binary_join_element_wise(
@@ -95,12 +96,30 @@ def _typical_speed_kmh(median_km: npt.NDArray[np.float64]) -> npt.NDArray[np.flo
     return np.clip(4.0 * np.sqrt(median_km), 4.0, 60.0)
 
 
-def _start_times(rng: np.random.Generator, trips: int, days: int) -> npt.NDArray[np.int64]:
+def _start_times(
+    rng: np.random.Generator,
+    user: npt.NDArray[np.int64],
+    duration_us: npt.NDArray[np.int64],
+    days: int,
+) -> npt.NDArray[np.int64]:
+    """A user's trips of a day one after another: the first near a peak, then gaps."""
+    trips = user.size
     day = rng.integers(0, days, size=trips)
-    peak = rng.choice([8.0, 18.0, 13.0], size=trips, p=[0.4, 0.4, 0.2])
-    hour = np.clip(rng.normal(peak, 1.5), 0.0, 23.99)
-    seconds = (day * 86_400 + hour * 3_600).astype(np.int64)
-    return _EPOCH_2024_05_01_SHANGHAI_US + seconds * 1_000_000
+    order = np.lexsort((rng.random(trips), day, user))
+    group = user[order] * days + day[order]
+    first = np.r_[True, group[1:] != group[:-1]]
+    first_hour = np.clip(
+        rng.normal(rng.choice([7.5, 12.0, 17.5], size=trips, p=[0.5, 0.2, 0.3]), 1.2), 0.0, 20.0
+    )
+    gap_us = (rng.uniform(0.25, 3.0, size=trips) * 3.6e9).astype(np.int64)
+    step = duration_us[order] + gap_us
+    elapsed = np.cumsum(step) - step  # time since the first trip of the run, before the gap
+    group_start = np.maximum.accumulate(np.where(first, np.arange(trips), 0))
+    since_first = elapsed - elapsed[group_start]
+    offset_us = (day[order] * 86_400 + first_hour[group_start] * 3_600).astype(np.int64) * 1_000_000
+    started = np.empty(trips, dtype=np.int64)
+    started[order] = _EPOCH_2024_05_01_SHANGHAI_US + offset_us + since_first
+    return started
 
 
 def _times(micros: npt.NDArray[np.int64], as_text: bool) -> pa.Array:
@@ -115,7 +134,7 @@ def _times(micros: npt.NDArray[np.int64], as_text: bool) -> pa.Array:
 def _spoil(table: pa.Table, rng: np.random.Generator, share: float) -> pa.Table:
     rows = table.num_rows
     bad = rng.random(rows) < share
-    kind = rng.integers(0, 6, size=rows)
+    kind = rng.integers(0, 8, size=rows)
     columns = {name: table.column(name).combine_chunks() for name in table.column_names}
 
     def replace(name: str, where: npt.NDArray[np.bool_], value: str) -> None:
@@ -132,7 +151,19 @@ def _spoil(table: pa.Table, rng: np.random.Generator, share: float) -> pa.Table:
         ids = np.asarray(columns["trip_id"].to_numpy(zero_copy_only=False), dtype=object)
         ids[repeat] = ids[np.maximum(repeat - 1, 0)]
         columns["trip_id"] = pa.array(ids, type=pa.string())
-    return pa.table(columns)
+    # A "walk" far too fast: the kind of claim plausibility checks catch.
+    replace("mode", bad & (kind == 6), "walk")
+    replace("distance", bad & (kind == 6), "25")
+    table = pa.table(columns)
+    # The same ride reported twice: another id, same user, mode and start (kind 7).
+    twins = np.flatnonzero(bad & (kind == 7))
+    if twins.size:
+        copies = table.take(pa.array(twins))
+        copies = copies.set_column(
+            0, "trip_id", pc.binary_join_element_wise(copies.column("trip_id"), "-app2", "")
+        )
+        table = pa.concat_tables([table, copies])
+    return table
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -210,5 +210,5 @@ def test_policies_and_plugins_are_listed() -> None:
 def test_demo_runs_from_any_directory(tmp_path: Path) -> None:
     done = run("demo", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "carbonfoot: 3,000 trips" in done.stdout
+    assert "carbonfoot: 3,001 trips" in done.stdout
     assert (tmp_path / "demo-output" / "trips-results.csv").is_file()

@@ -1,0 +1,145 @@
+"""Built-in plugin: distances from steps, from start and end coordinates, from polylines.
+
+* ``steps``: steps x step length. Default step length 0.66 m, the average walking step
+  length of women (about 26 inches) given by the University of Oklahoma Health Sciences
+  Center, as quoted by several secondary pages; men's is about 31 inches. The shorter one
+  gives the smaller distance and so the smaller savings (conservativeness).
+* ``gps``: the great-circle distance between ``start_lat, start_lon`` and ``end_lat,
+  end_lon`` times a circuity factor. The default factor 1 is the definition's lower bound:
+  no route between two points is shorter than the great circle.
+* ``polyline``: the sum of the segments of a GeoJSON LineString (``[[lon, lat], ...]``) or a
+  Google encoded polyline, with GPS spikes dropped (a point that more than triples the hop
+  between its neighbours and adds more than 200 m: an operator threshold, configurable).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from carbonfoot import DistanceAnswer, DistanceProvider, DistanceRequest, Parameter, hookimpl
+from carbonfoot.geo import great_circle_km, parse_polylines, polyline_km, valid_coordinates
+from carbonfoot.policies import parse_decimal
+from carbonfoot.units import parse_any_quantity
+
+
+def _length_m(raw: Any) -> float:
+    base, dims, _ = parse_any_quantity(str(raw), where="step length")
+    if dims != (("[length]", 1),):
+        raise ValueError(f"{raw!r} is not a length such as '0.66 m'")
+    if base <= 0:
+        raise ValueError("must be above 0")
+    return base
+
+
+def _positive(raw: Any) -> float:
+    return float(parse_decimal(raw, minimum=Decimal("0.000001")))
+
+
+def _floats(values: pa.Array) -> np.ndarray:
+    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    numeric = pc.match_substring_regex(
+        text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+    ).fill_null(False)
+    numbers = pc.if_else(numeric, text, pa.scalar(None, pa.string())).cast(pa.float64())
+    return np.asarray(numbers.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def from_steps(request: DistanceRequest) -> DistanceAnswer:
+    steps = _floats(request.columns["steps"])
+    whole = np.isfinite(steps) & (steps > 0) & (steps == np.floor(steps))
+    km = np.where(whole, steps * request.options["step_length"] / 1000.0, np.nan)
+    return DistanceAnswer(km, "column 'steps' is not a positive whole number")
+
+
+def from_coordinates(request: DistanceRequest) -> DistanceAnswer:
+    lat1, lon1, lat2, lon2 = (
+        _floats(request.columns[name]) for name in ("start_lat", "start_lon", "end_lat", "end_lon")
+    )
+    valid = valid_coordinates(lat1, lon1) & valid_coordinates(lat2, lon2)
+    km = np.where(
+        valid, great_circle_km(lat1, lon1, lat2, lon2) * request.options["circuity"], np.nan
+    )
+    return DistanceAnswer(
+        km, "start_lat/start_lon/end_lat/end_lon are not valid coordinates in degrees"
+    )
+
+
+def from_polyline(request: DistanceRequest) -> DistanceAnswer:
+    text = request.columns["polyline"]
+    lines = parse_polylines(text)
+    km = polyline_km(
+        lines,
+        len(text),
+        spike_ratio=request.options["spike_ratio"],
+        spike_min_km=request.options["spike_min_km"],
+    )
+    return DistanceAnswer(
+        km,
+        "column 'polyline' is neither GeoJSON coordinates [[lon, lat], ...] nor an encoded polyline of 2+ points",
+    )
+
+
+PROVIDERS = (
+    DistanceProvider(
+        id="polyline",
+        columns=("polyline",),
+        priority=20,
+        description="length of a GeoJSON LineString or Google encoded polyline, GPS spikes dropped",
+        derive=from_polyline,
+        parameters=(
+            Parameter(
+                "spike_ratio",
+                "drop a point that makes the hop this many times longer (default 3)",
+                _positive,
+                default="3",
+            ),
+            Parameter(
+                "spike_min_km",
+                "... and adds more than this many km (default 0.2)",
+                _positive,
+                default="0.2",
+            ),
+        ),
+    ),
+    DistanceProvider(
+        id="gps",
+        columns=("start_lat", "start_lon", "end_lat", "end_lon"),
+        priority=30,
+        description="great-circle distance between start and end, times a circuity factor",
+        derive=from_coordinates,
+        parameters=(
+            Parameter(
+                "circuity",
+                "route length over great-circle distance (default 1: the lower bound)",
+                _positive,
+                default="1",
+            ),
+        ),
+    ),
+    DistanceProvider(
+        id="steps",
+        columns=("steps",),
+        priority=40,
+        description="step count times step length",
+        derive=from_steps,
+        parameters=(
+            Parameter(
+                "step_length",
+                "length of one step (default 0.66 m, conservative; see module doc)",
+                _length_m,
+                default="0.66 m",
+            ),
+        ),
+    ),
+)
+
+
+@hookimpl
+def register_distance_providers(register):  # type: ignore[no-untyped-def]
+    for provider in PROVIDERS:
+        register(provider)

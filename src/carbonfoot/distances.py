@@ -1,0 +1,90 @@
+"""Distance providers: distances for trips that arrive without one.
+
+A provider is contributed by a plugin (``register_distance_providers``) and derives
+kilometres from other columns of the trip: a step count, start and end coordinates, a
+polyline, a pair of transit stops. Providers are tried in ``priority`` order on the rows
+whose ``distance`` is empty and that carry the provider's columns; each returns a whole
+array (no per-trip call), NaN where it cannot derive a distance, with a reason. The
+output column ``distance_source`` names the provider that produced each distance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from attrs import field, frozen, validators
+
+from carbonfoot.errors import InputError
+from carbonfoot.modes import ModeTable
+from carbonfoot.policies import Parameter
+
+__all__ = ["REPORTED", "DistanceAnswer", "DistanceProvider", "DistanceRequest", "resolve_options"]
+
+#: ``distance_source`` of a distance given in the ``distance`` column.
+REPORTED = "reported"
+
+
+@frozen
+class DistanceRequest:
+    """What a provider gets: its columns for the rows to derive, their modes, options.
+
+    ``columns`` holds the provider's columns, one entry per requested row; ``mode_ids``
+    the resolved mode id of each row; ``options`` every provider option, parsed.
+    """
+
+    columns: Mapping[str, pa.Array]
+    mode_ids: npt.NDArray[np.object_]
+    modes: ModeTable
+    options: Mapping[str, Any]
+
+
+@frozen
+class DistanceAnswer:
+    """Kilometres per requested row (NaN where not derived) and, for those, why not."""
+
+    km: npt.NDArray[np.float64]
+    reasons: pa.Array | str = "could not be derived"
+
+
+@frozen
+class DistanceProvider:
+    """What a distance-provider plugin registers.
+
+    ``id`` is the value of ``distance_source`` for distances it produces; ``columns`` the
+    input columns it needs (a row qualifies when the first of them is not empty);
+    ``priority`` orders providers (lower first: the more precise); ``parameters`` its
+    documented options with defaults; ``derive`` the vectorized function.
+    """
+
+    id: str = field(validator=validators.matches_re(r"^[a-z][a-z0-9_-]*$"))
+    columns: tuple[str, ...] = field(validator=validators.min_len(1))
+    priority: int
+    description: str = field(validator=validators.min_len(1))
+    derive: Callable[[DistanceRequest], DistanceAnswer]
+    parameters: tuple[Parameter, ...] = ()
+
+
+def resolve_options(
+    providers: Sequence[DistanceProvider], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Every provider option: defaults overlaid with ``given``, parsed; unknown names refused."""
+    known = {
+        parameter.name: parameter for provider in providers for parameter in provider.parameters
+    }
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise InputError(
+            f"unknown distance option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known)) or 'none'}"
+        )
+    options: dict[str, Any] = {}
+    for name, parameter in known.items():
+        raw = given.get(name, parameter.default)
+        try:
+            options[name] = None if raw is None else parameter.parse(raw)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise InputError(f"distance option {name!r}: {exc}") from None
+    return options

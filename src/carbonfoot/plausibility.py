@@ -1,0 +1,221 @@
+"""Plausibility checks: trips that are possible on paper but not in life are quarantined.
+
+A quarantined trip keeps its computed savings (for review) but earns nothing; its status
+says why. Checks, in this order (a trip gets the first that applies):
+
+* ``suspect_speed``: average speed outside the mode's plausible range (needs ``ended_at``);
+  a speed exactly on a bound is accepted;
+* ``suspect_distance``: longer than the mode's maximum trip distance;
+* ``suspect_daily_distance``: the user's distance by that mode on that local day exceeds
+  the mode's maximum daily distance (every such trip of that day is quarantined);
+* ``suspect_duplicate``: the same user and mode started another trip at most
+  ``duplicate_window_s`` seconds before (the same ride reported by two sources);
+* ``suspect_overlap``: the trip starts before an earlier trip of the same user has ended.
+
+Limits start from what each mode plugin declares and are overridden by configuration
+(``[plausibility]`` in a config file): thresholds are data, not code. Every check is a
+handful of array operations over the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+
+from carbonfoot.errors import InputError
+from carbonfoot.modes import ModeTable
+
+__all__ = ["SUSPECT_STATUSES", "Limits", "PlausibilityRules"]
+
+SUSPECT_STATUSES = (
+    "suspect_speed",
+    "suspect_distance",
+    "suspect_daily_distance",
+    "suspect_duplicate",
+    "suspect_overlap",
+)
+_MICROS_PER_HOUR = 3.6e9
+_MODE_LIMITS = ("min_kmh", "max_kmh", "max_trip_km", "max_daily_km")
+
+
+@frozen
+class Limits:
+    """One mode's envelope: speed range (km/h), longest trip and longest day (km)."""
+
+    min_kmh: float
+    max_kmh: float
+    max_trip_km: float
+    max_daily_km: float
+
+
+@frozen
+class PlausibilityRules:
+    """Limits per mode code, and the batch-wide checks."""
+
+    limits: tuple[Limits, ...]
+    duplicate_window_s: float = 0.0
+    check_overlap: bool = True
+
+    @classmethod
+    def from_modes(
+        cls, modes: ModeTable, config: Mapping[str, Any] | None = None
+    ) -> PlausibilityRules:
+        """The modes' declared limits, overridden by ``config`` (a ``[plausibility]`` table)."""
+        config = dict(config or {})
+        unknown = sorted(set(config) - {"duplicate_window_s", "overlap", "modes"})
+        if unknown:
+            raise InputError(f"[plausibility]: unknown setting(s) {', '.join(unknown)}")
+        per_mode = config.get("modes", {})
+        if not isinstance(per_mode, dict):
+            raise InputError("[plausibility.modes] must be tables of mode limits")
+        limits = []
+        known = set()
+        for mode in modes.modes:
+            values = {
+                "min_kmh": mode.speed.min_kmh,
+                "max_kmh": mode.speed.max_kmh,
+                "max_trip_km": mode.max_trip_km if mode.max_trip_km is not None else math.inf,
+                "max_daily_km": mode.max_daily_km if mode.max_daily_km is not None else math.inf,
+            }
+            override = per_mode.get(mode.id, {})
+            if override:
+                known.add(mode.id)
+                if not isinstance(override, dict) or set(override) - set(_MODE_LIMITS):
+                    raise InputError(
+                        f"[plausibility.modes.{mode.id}]: settings are {', '.join(_MODE_LIMITS)}"
+                    )
+                for name, value in override.items():
+                    values[name] = _positive(value, f"[plausibility.modes.{mode.id}].{name}")
+            if values["max_kmh"] <= values["min_kmh"]:
+                raise InputError(f"[plausibility.modes.{mode.id}]: max_kmh must be above min_kmh")
+            limits.append(Limits(**values))
+        strangers = sorted(set(per_mode) - known - set(modes.ids))
+        if strangers:
+            raise InputError(f"[plausibility.modes]: unknown mode(s) {', '.join(strangers)}")
+        window = _positive(
+            config.get("duplicate_window_s", 0), "[plausibility].duplicate_window_s", zero=True
+        )
+        overlap = config.get("overlap", True)
+        if not isinstance(overlap, bool):
+            raise InputError("[plausibility].overlap must be true or false")
+        return cls(tuple(limits), window, overlap)
+
+    def check(
+        self,
+        *,
+        computed: npt.NDArray[np.bool_],
+        codes: npt.NDArray[np.int32],
+        distance_km: npt.NDArray[np.float64],
+        started_us: npt.NDArray[np.int64],
+        ended_us: npt.NDArray[np.int64] | None,
+        local_day: npt.NDArray[np.int64],
+        users: Callable[[], npt.NDArray[np.int64]],
+    ) -> npt.NDArray[np.int8]:
+        """For each trip, 0 or 1 + the index of its suspect status in :data:`SUSPECT_STATUSES`."""
+        size = codes.size
+        verdict = np.zeros(size, dtype=np.int8)
+        if not computed.any():
+            return verdict
+        code = np.where(computed, codes, 0)
+        table = np.array(
+            [[getattr(limit, name) for name in _MODE_LIMITS] for limit in self.limits]
+            or [[0, 1, 1, 1]]
+        )
+        min_kmh, max_kmh, max_trip, max_daily = (table[code, i] for i in range(4))
+
+        def flag(mask: npt.NDArray[np.bool_], status: str) -> None:
+            chosen = mask & computed & (verdict == 0)
+            verdict[chosen] = SUSPECT_STATUSES.index(status) + 1
+
+        end = (
+            started_us
+            if ended_us is None
+            else np.where(ended_us >= started_us, ended_us, started_us)
+        )
+        if ended_us is not None:
+            duration_h = (end - started_us) / _MICROS_PER_HOUR
+            with np.errstate(divide="ignore", invalid="ignore"):
+                speed = np.where(duration_h > 0, distance_km / duration_h, np.inf)
+            has_end = ended_us != started_us
+            flag(
+                (has_end | (duration_h == 0))
+                & ((speed > max_kmh) | (speed < min_kmh))
+                & (ended_us >= started_us),
+                "suspect_speed",
+            )
+        flag(distance_km > max_trip, "suspect_distance")
+        need_users = (
+            np.isfinite(max_daily).any() or self.check_overlap or self.duplicate_window_s > 0
+        )
+        if not need_users:
+            return verdict
+        user = users()
+        rows = np.flatnonzero(computed)
+        if np.isfinite(max_daily[rows]).any():
+            key = np.stack([user[rows], local_day[rows], code[rows]])
+            _, group = np.unique(key, axis=1, return_inverse=True)
+            totals = np.bincount(group.ravel(), weights=distance_km[rows])
+            over = np.zeros(size, dtype=bool)
+            over[rows] = totals[group.ravel()] > max_daily[rows]
+            flag(over, "suspect_daily_distance")
+        if self.duplicate_window_s > 0:
+            flag(
+                _near_duplicates(rows, user, code, started_us, self.duplicate_window_s, size),
+                "suspect_duplicate",
+            )
+        if self.check_overlap and ended_us is not None:
+            flag(_overlapping(rows, user, started_us, end, size), "suspect_overlap")
+        return verdict
+
+
+def _overlapping(
+    rows: npt.NDArray[np.intp],
+    user: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    size: int,
+) -> npt.NDArray[np.bool_]:
+    """Trips that start before an earlier trip of the same user has ended (touching is fine)."""
+    order = rows[np.lexsort((rows, start[rows], user[rows]))]
+    times, ranks = np.unique(np.concatenate([start[order], end[order]]), return_inverse=True)
+    del times
+    span = 2 * order.size + 1
+    new_user = np.r_[True, user[order][1:] != user[order][:-1]]
+    offset = np.cumsum(new_user) * span
+    start_key = ranks[: order.size] + offset
+    end_key = ranks[order.size :] + offset
+    latest_end = np.maximum.accumulate(end_key)
+    overlaps = np.r_[False, start_key[1:] < latest_end[:-1]]
+    flagged = np.zeros(size, dtype=bool)
+    flagged[order[overlaps]] = True
+    return flagged
+
+
+def _near_duplicates(
+    rows: npt.NDArray[np.intp],
+    user: npt.NDArray[np.int64],
+    code: npt.NDArray[np.int32],
+    start: npt.NDArray[np.int64],
+    window_s: float,
+    size: int,
+) -> npt.NDArray[np.bool_]:
+    """Trips of the same user and mode started within ``window_s`` after the previous one."""
+    order = rows[np.lexsort((rows, start[rows], code[rows], user[rows]))]
+    same = (user[order][1:] == user[order][:-1]) & (code[order][1:] == code[order][:-1])
+    close = (start[order][1:] - start[order][:-1]) <= window_s * 1e6
+    flagged = np.zeros(size, dtype=bool)
+    flagged[order[1:][same & close]] = True
+    return flagged
+
+
+def _positive(value: Any, where: str, *, zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{where} must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not zero):
+        raise InputError(f"{where} must be above 0, got {value!r}")
+    return float(value)
