@@ -23,6 +23,8 @@ from carbonfoot.errors import CarbonfootError, InputError
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 2
+#: Inputs larger than this are streamed in bounded memory instead of read whole.
+STREAM_ABOVE_BYTES = 1 << 30
 _PROGRESS_MIN_BYTES = 16 << 20
 
 
@@ -211,6 +213,18 @@ def _build_engine(
 )
 @click.option("--append", is_flag=True, help="Add the rows to OUTPUT instead of replacing it.")
 @click.option(
+    "--stream",
+    is_flag=True,
+    help=f"Stream the file in bounded memory (automatic above {STREAM_ABOVE_BYTES >> 20} MiB); same results.",
+)
+@click.option(
+    "--chunk-rows",
+    default=500_000,
+    show_default=True,
+    type=click.IntRange(1_000),
+    help="Rows read at a time when streaming (memory grows with it).",
+)
+@click.option(
     "--rejects",
     "rejects_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -231,6 +245,8 @@ def calc(
     distance_options: tuple[str, ...],
     distance_unit: str | None,
     append: bool,
+    stream: bool,
+    chunk_rows: int,
     rejects_path: Path | None,
     quiet: bool,
 ) -> None:
@@ -262,18 +278,26 @@ def calc(
     )
     unit = distance_unit or config.get("distance_unit") or "km"
     started = time.perf_counter()
+    this_run = (engine.factor_set.name, engine.factor_set.content_hash)
+    size = input_path.stat().st_size if input_path.is_file() else 0
+    if stream or size > STREAM_ABOVE_BYTES:
+        if append:
+            raise InputError(
+                "--append works on files computed in memory; write the streamed run to a new file"
+            )
+        _warn_other_factor_content(
+            recorded_factor_sets(output_path) - {this_run}, output_path, this_run, append
+        )
+        summary = _stream(engine, input_path, output_path, unit, chunk_rows, rejects_path, quiet)
+        if not quiet:
+            _print_summary(summary, engine.run_info, output_path, time.perf_counter() - started)
+        return
     with _progress(input_path, quiet) as advance:
         table = read_trip_file(input_path, on_bytes=advance)
     results = engine.compute(table, distance_unit=unit)
-    this_run = (engine.factor_set.name, engine.factor_set.content_hash)
-    earlier = recorded_factor_sets(output_path) - {this_run}
-    for name, digest in sorted(earlier):
-        action = "appends to" if append else "replaces"
-        click.echo(
-            f"warning: {output_path} holds results of factor set {name}@{digest[:12]}; this run ({action} it) "
-            f"uses {this_run[0]}@{this_run[1][:12]}: the factor content differs",
-            err=True,
-        )
+    _warn_other_factor_content(
+        recorded_factor_sets(output_path) - {this_run}, output_path, this_run, append
+    )
     if append:
         append_result_file(results.table, output_path)
     else:
@@ -282,7 +306,73 @@ def calc(
         write_result_file(results.rejected(table), rejects_path)
     elapsed = time.perf_counter() - started
     if not quiet:
-        _print_summary(results, output_path, elapsed)
+        _print_summary(results.summary, results.info, output_path, elapsed)
+
+
+def _warn_other_factor_content(
+    earlier: set[tuple[str, str]], output_path: Path, this_run: tuple[str, str], append: bool
+) -> None:
+    for name, digest in sorted(earlier):
+        action = "appends to" if append else "replaces"
+        click.echo(
+            f"warning: {output_path} holds results of factor set {name}@{digest[:12]}; this run ({action} it) "
+            f"uses {this_run[0]}@{this_run[1][:12]}: the factor content differs",
+            err=True,
+        )
+
+
+def _stream(
+    engine: Any,
+    input_path: Path,
+    output_path: Path,
+    unit: str,
+    chunk_rows: int,
+    rejects: Path | None,
+    quiet: bool,
+) -> Any:
+    from carbonfoot.streaming import stream_calc
+
+    if quiet:
+        return stream_calc(
+            engine,
+            input_path,
+            output_path,
+            distance_unit=unit,
+            chunk_rows=chunk_rows,
+            rows_per_bucket=4 * chunk_rows,
+            rejects_path=rejects,
+        )
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=_console(stderr=True),
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                label = {
+                    "read": "reading rows",
+                    "compute": "computing buckets",
+                    "write": "writing rows",
+                }[stage]
+                tasks[stage] = bar.add_task(label, total=total)
+            bar.update(tasks[stage], completed=done, total=max(total, done))
+
+        return stream_calc(
+            engine,
+            input_path,
+            output_path,
+            distance_unit=unit,
+            chunk_rows=chunk_rows,
+            rows_per_bucket=4 * chunk_rows,
+            rejects_path=rejects,
+            progress=report,
+        )
 
 
 @contextmanager
@@ -316,11 +406,9 @@ def _console(*, stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=max(width, 100))
 
 
-def _print_summary(results: Any, output_path: Path, elapsed: float) -> None:
+def _print_summary(summary: Any, info: Any, output_path: Path, elapsed: float) -> None:
     from rich.table import Table
 
-    summary = results.summary
-    info = results.info
     unit = summary.credit_unit + "s"
     table = Table(title=f"carbonfoot: {summary.trips:,} trips, {summary.computed:,} computed")
     for header, justify in (
@@ -886,7 +974,7 @@ def demo(output_path: Path) -> None:
         table = read_trip_file(trips_path)
         results = engine.compute(table, distance_unit=config.get("distance_unit") or "km")
     write_result_file(results.table, output_path)
-    _print_summary(results, output_path, time.perf_counter() - started)
+    _print_summary(results.summary, results.info, output_path, time.perf_counter() - started)
     _print_examples(results)
 
 

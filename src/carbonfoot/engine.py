@@ -197,7 +197,13 @@ class Engine:
         )
 
     def prepare(
-        self, trips: Any, *, distance_unit: str = "km", row_offset: int = 0
+        self,
+        trips: Any,
+        *,
+        distance_unit: str = "km",
+        row_offset: int = 0,
+        row_numbers: npt.NDArray[np.int64] | None = None,
+        known_duplicates: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
     ) -> PreparedBatch:
         """Check ``trips`` and find each trip's factor cell: everything but the arithmetic.
 
@@ -213,6 +219,8 @@ class Engine:
             row_offset=row_offset,
             providers=self.distance_providers,
             options=self.distance_options,
+            row_numbers=row_numbers,
+            known_duplicates=known_duplicates,
         )
         codes = columns.mode_code
         local_day = local_days(
@@ -285,7 +293,15 @@ class Engine:
             mode_categories=self._categories,
         )
 
-    def compute(self, trips: Any, *, distance_unit: str = "km", row_offset: int = 0) -> Results:
+    def compute(
+        self,
+        trips: Any,
+        *,
+        distance_unit: str = "km",
+        row_offset: int = 0,
+        row_numbers: npt.NDArray[np.int64] | None = None,
+        known_duplicates: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+    ) -> Results:
         """Compute every row of ``trips``: one result row per input row, in input order.
 
         ``trips`` is a pyarrow Table or RecordBatch, a pandas DataFrame, or a mapping of
@@ -294,7 +310,13 @@ class Engine:
         cannot be computed come back with a status and a message, not an exception.
         Each trip is computed with the factors valid on its local date, in its district.
         """
-        prepared = self.prepare(trips, distance_unit=distance_unit, row_offset=row_offset)
+        prepared = self.prepare(
+            trips,
+            distance_unit=distance_unit,
+            row_offset=row_offset,
+            row_numbers=row_numbers,
+            known_duplicates=known_duplicates,
+        )
         codes, distance_km = prepared.codes, prepared.distance_km  # NaN where not computed
         if self.single_cell:
             emissions_g = self.factor_g_per_pkm[codes] * distance_km

@@ -139,11 +139,15 @@ def read_trips(
     row_offset: int = 0,
     providers: Sequence[DistanceProvider] = (),
     options: Mapping[str, Any] | None = None,
+    row_numbers: npt.NDArray[np.int64] | None = None,
+    known_duplicates: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> TripColumns:
     """Check every column of ``table`` and resolve it to arrays; see the module docstring.
 
     ``providers`` derive distances for rows whose ``distance`` is empty (in order); their
-    ``options`` are the parsed provider options.
+    ``options`` are the parsed provider options. A part of a larger file passes each row's
+    ``row_numbers`` (0-based, in the whole file) and the file's ``known_duplicates``
+    (sorted row numbers of repeated trip ids, and the row each first appeared in).
     """
     provider_columns = {name for provider in providers for name in provider.columns}
     present = {name.strip().lstrip("\ufeff").casefold() for name in table.column_names}
@@ -156,21 +160,32 @@ def read_trips(
         return chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
 
     size = table.num_rows
-    rejections = _Rejections(size, row_offset)
+    if row_numbers is None:
+        row_numbers = np.arange(size, dtype=np.int64) + row_offset
+    rejections = _Rejections(size, row_numbers)
     # Ids are trimmed: "a1" and "a1 " are one trip (and one user), never two.
     trip_id = pc.utf8_trim_whitespace(_as_text(column("trip_id")))
     user_id = pc.utf8_trim_whitespace(_as_text(column("user_id")))
     mode_label = _as_text(column("mode"))
 
     rejections.reject(_blank(trip_id), "missing_trip_id", "trip_id", "is empty")
-    first_row, duplicate = _duplicates(trip_id, rejections.ok)
+    if known_duplicates is None:
+        first_row, duplicate = _duplicates(trip_id, rejections.ok)
+        first_row = row_numbers[first_row]
+    elif known_duplicates[0].size == 0:
+        first_row, duplicate = row_numbers, np.zeros(size, dtype=np.bool_)
+    else:
+        duplicate_rows, first_rows = known_duplicates
+        position = np.minimum(np.searchsorted(duplicate_rows, row_numbers), duplicate_rows.size - 1)
+        duplicate = (duplicate_rows[position] == row_numbers) & rejections.ok
+        first_row = np.where(duplicate, first_rows[position], row_numbers)
     rejections.reject_value(
         duplicate,
         "duplicate_trip_id",
         "trip_id",
         trip_id,
         " already appears in row ",
-        detail=lambda rows: pa.array(first_row[rows] + 1 + row_offset).cast(pa.string()),
+        detail=lambda rows: pa.array(first_row[rows] + 1).cast(pa.string()),
     )
     rejections.reject(_blank(user_id), "missing_user", "user_id", "is empty")
     mode_code = _mode_codes(mode_label, modes)
@@ -282,9 +297,9 @@ def _column_names(found: list[str], *, optional_distance: bool = False) -> dict[
 class _Rejections:
     """Statuses and messages of one batch. The first reason a row meets is the one it keeps."""
 
-    def __init__(self, size: int, row_offset: int) -> None:
+    def __init__(self, size: int, row_numbers: npt.NDArray[np.int64]) -> None:
         self.status = np.zeros(size, dtype=np.int8)
-        self.row_offset = row_offset
+        self.row_numbers = row_numbers
         self.parts: list[tuple[npt.NDArray[np.intp], pa.Array]] = []
 
     @property
@@ -297,7 +312,7 @@ class _Rejections:
         return rows
 
     def _prefix(self, rows: npt.NDArray[np.intp], column: str) -> list[Any]:
-        numbers = pa.array(rows + 1 + self.row_offset).cast(pa.string())
+        numbers = pa.array(self.row_numbers[rows] + 1).cast(pa.string())
         return ["row ", numbers, f": column '{column}': "]
 
     def reject(self, mask: BoolArray, status: str, column: str, message: str) -> None:

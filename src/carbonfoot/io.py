@@ -8,7 +8,7 @@ itself. Parquet columns keep their types.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -77,6 +77,31 @@ def _read_csv(path: Path, on_bytes: Callable[[int], None] | None) -> pa.Table:
         on_bytes(step)
     on_bytes(size - reported)
     return pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def iter_trip_batches(path: str | Path, *, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Read a trip file in batches of about ``batch_rows`` rows (CSV cells as text)."""
+    path = Path(path)
+    kind = file_format(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        if kind == ".parquet":
+            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+            return
+        header = _csv_header(path)
+        if not header:
+            raise InputError(f"{path}: empty file, no header row")
+        convert = pa_csv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        block = int(min(256 << 20, max(1 << 20, batch_rows * 128)))
+        read = pa_csv.ReadOptions(block_size=block, use_threads=True)
+        yield from pa_csv.open_csv(str(path), read_options=read, convert_options=convert)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read {kind[1:]} file: {_first_line(exc)}") from None
 
 
 def _csv_header(path: Path) -> list[str]:
