@@ -988,5 +988,12 @@ def _print_examples(results: Any) -> None:
             click.echo(f"  {row['status']}: {row['message']}")
 
 
+def _register_groups() -> None:
+    """Command groups that live in their own modules (imported here, after ``main``)."""
+    from carbonfoot.ledger import cli as _ledger_cli  # noqa: F401
+
+
+_register_groups()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

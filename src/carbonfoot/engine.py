@@ -293,6 +293,48 @@ class Engine:
             mode_categories=self._categories,
         )
 
+    def award(
+        self,
+        prepared: PreparedBatch,
+        savings_mg: npt.NDArray[np.int64],
+        rows: npt.NDArray[np.intp],
+        already_issued: npt.NDArray[np.int64] | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """The policy's awards for some ``rows`` of a prepared batch, as if they were the batch.
+
+        ``savings_mg`` has one entry per row of the batch; ``already_issued`` one per chosen
+        row: what its user already earned that local day (the ledger's day totals).
+        """
+        full = self.policy_batch(prepared, savings_mg)
+        batch = PolicyBatch(
+            savings_mg[rows],
+            prepared.ok[rows],
+            full.user[rows],
+            prepared.local_day[rows],
+            full.started_us[rows],
+            mode=prepared.codes[rows],
+            mode_ids=self.modes.ids,
+            mode_categories=self._categories,
+            already_issued=already_issued,
+        )
+        return self._checked_awards(self.policy.award(batch), batch)
+
+    def savings(self, prepared: PreparedBatch) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Emissions, baseline and savings in grams for every row (NaN where not computed)."""
+        codes, distance_km = prepared.codes, prepared.distance_km
+        if self.single_cell:
+            return (
+                self.factor_g_per_pkm[codes] * distance_km,
+                self.baseline_g_per_pkm[codes] * distance_km,
+                self.savings_g_per_pkm[codes] * distance_km,
+            )
+        cell = (codes, prepared.district, prepared.interval)
+        return (
+            self.factor_table[cell] * distance_km,
+            self.baseline_table[cell] * distance_km,
+            self.savings_table[cell] * distance_km,
+        )
+
     def compute(
         self,
         trips: Any,
@@ -317,16 +359,8 @@ class Engine:
             row_numbers=row_numbers,
             known_duplicates=known_duplicates,
         )
-        codes, distance_km = prepared.codes, prepared.distance_km  # NaN where not computed
-        if self.single_cell:
-            emissions_g = self.factor_g_per_pkm[codes] * distance_km
-            baseline_g = self.baseline_g_per_pkm[codes] * distance_km
-            savings_g = self.savings_g_per_pkm[codes] * distance_km
-        else:
-            cell = (codes, prepared.district, prepared.interval)
-            emissions_g = self.factor_table[cell] * distance_km
-            baseline_g = self.baseline_table[cell] * distance_km
-            savings_g = self.savings_table[cell] * distance_km
+        distance_km = prepared.distance_km  # NaN where not computed
+        emissions_g, baseline_g, savings_g = self.savings(prepared)
         savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
         batch = self.policy_batch(prepared, savings_mg)
         awards = self._checked_awards(self.policy.award(batch), batch)

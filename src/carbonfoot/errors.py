@@ -15,9 +15,12 @@ __all__ = [
     "CarbonfootError",
     "FactorError",
     "InputError",
+    "InsufficientBalanceError",
     "LedgerError",
     "PluginError",
     "PolicyError",
+    "RequestConflictError",
+    "TripConflictError",
     "UnitMismatchError",
     "UnknownFactorSetError",
     "UnknownModeError",
@@ -80,3 +83,23 @@ class UnknownPolicyError(PolicyError, KeyError):
 
 class LedgerError(CarbonfootError):
     """The credit ledger refused an operation."""
+
+
+class TripConflictError(LedgerError):
+    """A trip id already credited with other content (mode, distance, time, factors...).
+
+    ``conflicts`` lists ``(trip_id, fields)`` for every conflicting trip; nothing of the
+    conflicting chunk was written.
+    """
+
+    def __init__(self, message: str, conflicts: list[tuple[str, tuple[str, ...]]]) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
+class InsufficientBalanceError(LedgerError):
+    """A redemption (or reversal) larger than the user's balance; nothing was written."""
+
+
+class RequestConflictError(LedgerError):
+    """A redemption request id reused with another user, amount or item."""

@@ -49,7 +49,9 @@ class PolicyBatch:
 
     ``user`` and ``local_day`` may be given as functions that compute them: they are
     then computed the first time a policy reads them, so a policy without caps never
-    pays for encoding user ids or converting times to local days.
+    pays for encoding user ids or converting times to local days. ``already_issued`` is,
+    for each trip, what its user was already awarded on its local day by earlier batches
+    (the ledger knows it; a lone batch has zeros): daily caps count it.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class PolicyBatch:
         mode: npt.NDArray[np.int32] | None = None,
         mode_ids: tuple[str, ...] = (),
         mode_categories: tuple[str, ...] = (),
+        already_issued: Int64Array | None = None,
     ) -> None:
         self.savings_mg = savings_mg
         self.eligible = eligible
@@ -72,6 +75,11 @@ class PolicyBatch:
         self._memo: dict[str, Any] = {}
         self.mode_ids = mode_ids
         self.mode_categories = mode_categories
+        self.already_issued = (
+            already_issued
+            if already_issued is not None
+            else np.zeros(savings_mg.shape, dtype=np.int64)
+        )
 
     def of_modes(self, allowed: frozenset[str]) -> npt.NDArray[np.bool_]:
         """Trips whose mode id or category is in ``allowed`` (every trip if it holds ``all``)."""
@@ -290,7 +298,8 @@ def apply_daily_cap_matrix(
         return awards.copy()
     order, starts = batch.memo("cap-order", lambda: _user_day_order(batch))
     ordered = awards[order]
-    totals = np.add.reduceat(ordered, starts, axis=0)
+    prior = batch.already_issued[order][starts]
+    totals = np.add.reduceat(ordered, starts, axis=0) + prior[:, np.newaxis]
     over = (totals > cap).any(axis=1)
     if not over.any():
         return awards.copy()
@@ -303,7 +312,12 @@ def apply_daily_cap_matrix(
     before_group = np.where(
         chosen_starts[:, np.newaxis] > 0, running[np.maximum(chosen_starts - 1, 0)], 0
     )
-    already = running - paid - np.repeat(before_group, chosen_lengths, axis=0)
+    already = (
+        running
+        - paid
+        - np.repeat(before_group, chosen_lengths, axis=0)
+        + np.repeat(prior[over], chosen_lengths)[:, np.newaxis]
+    )
     np.subtract(cap, already, out=already)
     np.clip(already, 0, paid, out=already)
     ordered[chosen] = already
@@ -338,9 +352,11 @@ def apply_daily_cap(awards: Int64Array, batch: PolicyBatch, cap: int) -> Int64Ar
     group = batch.user[earning] * day_span + (day - day.min())
     _, group_index = np.unique(group, return_inverse=True)
     totals = np.bincount(group_index, weights=awards[earning].astype(np.float64))
+    prior = np.zeros(totals.size)
+    prior[group_index] = batch.already_issued[earning]
     # float64 sums are exact below 2**53 minor units; the margin keeps larger sums on the
     # exact path too (sorting a day that is under the cap pays it in full anyway).
-    over = totals * (1.0 + 2.0**-40) + 1.0 > cap
+    over = (totals + prior) * (1.0 + 2.0**-40) + 1.0 > cap
     if not over.any():
         return capped
     rows = earning[over[group_index]]
@@ -352,6 +368,6 @@ def apply_daily_cap(awards: Int64Array, batch: PolicyBatch, cap: int) -> Int64Ar
     running = np.cumsum(paid)
     starts = np.flatnonzero(np.r_[True, rows_group[1:] != rows_group[:-1]])
     before_group = np.repeat(running[starts] - paid[starts], np.diff(np.r_[starts, rows.size]))
-    already = running - paid - before_group
+    already = running - paid - before_group + batch.already_issued[rows]
     capped[rows] = np.clip(cap - already, 0, paid)
     return capped

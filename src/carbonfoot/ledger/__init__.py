@@ -1,0 +1,33 @@
+"""The credit ledger: exactly-once crediting, caps across batches, redemption, audit.
+
+from carbonfoot.ledger import Ledger
+
+with Ledger.open("carbonfoot-ledger.db") as ledger:       # or a postgresql:// URL
+    report = ledger.credit(trips)                          # safe to repeat
+    ledger.redeem("u42", 300, request_id="order-9", item="bus ticket")
+    assert ledger.verify().ok
+"""
+
+from carbonfoot.ledger.ledger import CreditReport, Ledger, Receipt, RecomputeReport, VerifyReport
+from carbonfoot.ledger.store import (
+    DATABASE_ENV,
+    DEFAULT_DATABASE,
+    PostgresStore,
+    SqliteStore,
+    Store,
+    open_store,
+)
+
+__all__ = [
+    "DATABASE_ENV",
+    "DEFAULT_DATABASE",
+    "CreditReport",
+    "Ledger",
+    "PostgresStore",
+    "Receipt",
+    "RecomputeReport",
+    "SqliteStore",
+    "Store",
+    "VerifyReport",
+    "open_store",
+]

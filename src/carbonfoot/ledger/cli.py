@@ -1,0 +1,273 @@
+"""``carbonfoot ledger``: credit, balance, history, redeem, verify, recompute, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from carbonfoot.cli import _build_engine, _engine_options, _fail_cleanly, main
+from carbonfoot.errors import InputError
+
+__all__ = ["ledger"]
+
+
+def _db_option(function: Any) -> Any:
+    return click.option(
+        "--db",
+        "db",
+        metavar="PATH|URL",
+        help="SQLite file or postgresql:// URL (default: $CARBONFOOT_DATABASE_URL, else carbonfoot-ledger.db here).",
+    )(function)
+
+
+def _policy_options(function: Any) -> Any:
+    function = click.option("--policy-param", "policy_params", multiple=True, metavar="NAME=VALUE")(
+        function
+    )
+    return click.option(
+        "--policy", metavar="POLICY", help="The policy whose account to use (default green-credit)."
+    )(function)
+
+
+def _open(db: str | None, engine: Any) -> Any:
+    from carbonfoot.ledger import Ledger, open_store
+
+    store = open_store(db)
+    click.echo(f"ledger: {store.description} ({store.dialect})", err=True)
+    return Ledger(store, engine)
+
+
+def _simple_engine(policy: str | None, policy_params: tuple[str, ...]) -> Any:
+    engine, _ = _build_engine(None, None, policy, policy_params, None)
+    return engine
+
+
+@main.group()
+def ledger() -> None:
+    """The credit ledger: exactly-once crediting, balances, redemption, audit."""
+
+
+@ledger.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@_db_option
+@_engine_options
+@click.option(
+    "--distance-unit", metavar="UNIT", help="Unit of `distance` where a row has none (default km)."
+)
+@click.option(
+    "--chunk-rows",
+    default=50_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Trips per transaction.",
+)
+@_fail_cleanly
+def credit(
+    input_path: Path,
+    db: str | None,
+    factors: str | None,
+    baseline: str | None,
+    baseline_params: tuple[str, ...],
+    policy: str | None,
+    policy_params: tuple[str, ...],
+    gtfs: str | None,
+    distance_options: tuple[str, ...],
+    config_path: Path | None,
+    distance_unit: str | None,
+    chunk_rows: int,
+) -> None:
+    """Credit every trip of INPUT once: safe to repeat, and to run from several processes."""
+    from carbonfoot.io import read_trip_file
+
+    engine, config = _build_engine(
+        factors,
+        baseline,
+        policy,
+        policy_params,
+        config_path,
+        baseline_params,
+        distance_options,
+        gtfs,
+    )
+    table = read_trip_file(input_path)
+    with _open(db, engine) as book:
+        report = book.credit(
+            table,
+            distance_unit=distance_unit or config.get("distance_unit") or "km",
+            chunk_rows=chunk_rows,
+            on_conflict="skip",
+        )
+    click.echo(
+        f"credited {report.credited:,} trips ({report.awarded} {report.account}s), replayed {report.replayed:,}, "
+        f"not credited {report.not_credited:,} (rejected or quarantined), conflicts {len(report.conflicts):,}"
+    )
+    for trip, fields in report.conflicts[:20]:
+        click.echo(
+            f"conflict: trip {trip!r} was credited before with other {', '.join(fields)}", err=True
+        )
+    if report.conflicts:
+        sys.exit(1)
+
+
+@ledger.command()
+@click.argument("user")
+@_db_option
+@_policy_options
+@click.option("--json", "as_json", is_flag=True, help="Every account, as JSON.")
+@_fail_cleanly
+def balance(
+    user: str, db: str | None, policy: str | None, policy_params: tuple[str, ...], as_json: bool
+) -> None:
+    """Print USER's balance (a plain number; --json for every account)."""
+    engine = _simple_engine(policy, policy_params)
+    with _open(db, engine) as book:
+        balances = book.balance(user)
+    if as_json:
+        click.echo(
+            json.dumps({"user_id": user, "balances": {k: str(v) for k, v in balances.items()}})
+        )
+    else:
+        click.echo(str(balances.get(engine.policy.unit, book._value(0))))
+
+
+@ledger.command()
+@click.argument("user")
+@_db_option
+@_policy_options
+@_fail_cleanly
+def history(user: str, db: str | None, policy: str | None, policy_params: tuple[str, ...]) -> None:
+    """USER's entries, oldest first: seq, kind, amount, trip or item, what it corrects."""
+    with _open(db, _simple_engine(policy, policy_params)) as book:
+        for entry in book.history(user):
+            subject = entry["trip_id"] or entry["item"] or ""
+            extra = f"\tcorrects {entry['corrects']}" if entry["corrects"] else ""
+            click.echo(
+                f"{entry['seq']}\t{entry['kind']}\t{entry['amount']} {entry['account']}\t{subject}{extra}"
+            )
+
+
+@ledger.command()
+@click.argument("user")
+@click.argument("amount")
+@click.option(
+    "--request-id",
+    required=True,
+    help="Idempotency key: a retry with the same id returns the receipt.",
+)
+@click.option("--item", required=True, help="What the credits buy in the green shop.")
+@_db_option
+@_policy_options
+@_fail_cleanly
+def redeem(
+    user: str,
+    amount: str,
+    request_id: str,
+    item: str,
+    db: str | None,
+    policy: str | None,
+    policy_params: tuple[str, ...],
+) -> None:
+    """Spend AMOUNT of USER's balance; never overdraws."""
+    with _open(db, _simple_engine(policy, policy_params)) as book:
+        receipt = book.redeem(user, amount, request_id, item)
+    again = " (already redeemed: the original receipt)" if receipt.replayed else ""
+    click.echo(
+        f"redeemed {receipt.amount} {receipt.account}s for {receipt.item!r}, request {receipt.request_id}; "
+        f"balance {receipt.balance_after}{again}"
+    )
+
+
+@ledger.command()
+@_db_option
+@_fail_cleanly
+def verify(db: str | None) -> None:
+    """Check the hash chain and balances; exit non-zero naming the first bad entry."""
+    with _open(db, _simple_engine(None, ())) as book:
+        report = book.verify()
+    if report.ok:
+        click.echo(
+            f"ok: {report.entries:,} entries in {report.blocks:,} blocks, chain and balances intact"
+        )
+        return
+    click.echo(
+        f"BROKEN: {report.problem}"
+        + (f" (first bad entry: {report.first_bad_entry})" if report.first_bad_entry else "")
+    )
+    sys.exit(1)
+
+
+@ledger.command()
+@click.option(
+    "--factors", "factors", required=True, metavar="SET|FILE.toml", help="The new factor set."
+)
+@click.option("--since", required=True, help="First local day to recompute, YYYY-MM-DD.")
+@click.option("--dry-run", is_flag=True, help="Show the effect by mode; write nothing.")
+@click.option("--baseline", metavar="MODE|MIX|METHOD")
+@_db_option
+@_policy_options
+@_fail_cleanly
+def recompute(
+    factors: str,
+    since: str,
+    dry_run: bool,
+    baseline: str | None,
+    db: str | None,
+    policy: str | None,
+    policy_params: tuple[str, ...],
+) -> None:
+    """Re-award credited trips from --since with new factors; write only the differences."""
+    try:
+        day = dt.date.fromisoformat(since)
+    except ValueError:
+        raise InputError(f"--since {since!r} is not a date like 2024-05-01") from None
+    engine, _ = _build_engine(factors, baseline, policy, policy_params, None)
+    with _open(db, engine) as book:
+        report = book.recompute(engine, day, dry_run=dry_run)
+    verb = "would adjust" if dry_run else "adjusted"
+    click.echo(
+        f"{verb} {report.adjusted:,} of {report.trips:,} trips with {report.factor_set}@{report.factor_set_hash[:12]}"
+    )
+    for mode, (count, total) in report.by_mode.items():
+        click.echo(f"{mode}\t{count:,} trips\t{total:+} {report.account}s")
+    if report.shortfall:
+        click.echo(
+            f"shortfall (already spent, not taken back): {report.shortfall} {report.account}s"
+        )
+
+
+@ledger.command()
+@click.option(
+    "-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@_db_option
+@_fail_cleanly
+def export(output_path: Path, db: str | None) -> None:
+    """Write every entry, in chain order, to a .csv or .parquet file."""
+    from carbonfoot.io import write_result_file
+
+    with _open(db, _simple_engine(None, ())) as book:
+        table = book.export()
+    write_result_file(table, output_path)
+    click.echo(f"wrote {table.num_rows:,} entries to {output_path}")
+
+
+@ledger.command()
+@click.argument("trip_id")
+@click.option(
+    "--reason", required=True, help="Why the credits are taken back (recorded in the entry)."
+)
+@_db_option
+@_policy_options
+@_fail_cleanly
+def reverse(
+    trip_id: str, reason: str, db: str | None, policy: str | None, policy_params: tuple[str, ...]
+) -> None:
+    """Take back a trip's credits (e.g. found fraudulent) with a compensating entry."""
+    with _open(db, _simple_engine(policy, policy_params)) as book:
+        done = book.reverse(trip_id, reason)
+    click.echo(f"reversed trip {trip_id}: {done['amount']} ({done['entry_id']})")
