@@ -198,8 +198,7 @@ def read_trips(
         " is not an installed mode or alias (see `carbonfoot modes`)",
     )
     distance_column = column("distance") if "distance" in names else pa.nulls(size, pa.string())
-    distance_text = _as_text(distance_column)
-    given = ~_blank(distance_text)
+    given = ~_blank(distance_column)
     distance = _read_distance(distance_column, rejections, given if provider_columns else None)
     unit_km = _unit_factors(
         column("distance_unit") if "distance_unit" in names else None, default_km, size, rejections
@@ -210,7 +209,7 @@ def read_trips(
         rejections.ok & given & ~(distance_km <= MAX_TRIP_KM),
         "bad_distance",
         "distance",
-        distance_text,
+        distance_column,
         f" is longer than {MAX_TRIP_KM:,} km, the Earth's circumference",
     )
     source = np.where(given, 0, -1).astype(np.int8)
@@ -231,21 +230,20 @@ def read_trips(
     ended_us = None
     if "ended_at" in names:
         ended = column("ended_at")
-        ended_text = _as_text(ended)
-        blank_end = _blank(ended_text)
+        blank_end = _blank(ended)
         ended_us, ended_ok, _ = parse_times(ended, timezone)
         rejections.reject_value(
             ~blank_end & ~ended_ok,
             "bad_time",
             "ended_at",
-            ended_text,
+            ended,
             " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
         )
         rejections.reject_value(
             ~blank_end & ended_ok & started_valid & (ended_us < started_us),
             "bad_time",
             "ended_at",
-            ended_text,
+            ended,
             " is before started_at",
         )
     district = _as_text(column("district")) if "district" in names else None
@@ -336,7 +334,7 @@ class _Rejections:
         """
         rows = self._claim(mask, status)
         if rows.size:
-            shown = _quoted(values.take(pa.array(rows)))
+            shown = _quoted(_as_text(values.take(pa.array(rows))))
             tail = [detail(rows)] if detail is not None else []
             self.parts.append((rows, _join(*self._prefix(rows, column), shown, message, *tail)))
 
@@ -396,7 +394,11 @@ def _as_text(values: pa.Array) -> pa.Array:
 
 
 def _blank(values: pa.Array) -> BoolArray:
-    """Null, empty, or only whitespace."""
+    """Null, empty, or only whitespace (for numbers and times: null)."""
+    kind = values.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
+        return _null_mask(values)
+    values = _as_text(values)
     empty = pc.equal(pc.binary_length(values), 0)
     blank = pc.or_kleene(empty, pc.utf8_is_space(values)).fill_null(True)
     return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=np.bool_)
@@ -592,7 +594,7 @@ def _read_time(
         ~valid,
         "bad_time",
         column,
-        _as_text(values),
+        values,
         " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
     )
     return micros, valid

@@ -294,3 +294,26 @@ def test_the_default_database_is_a_file_here(tmp_path, monkeypatch: pytest.Monke
     assert store.description == "carbonfoot-ledger.db"
     store.close()
     assert (tmp_path / "carbonfoot-ledger.db").exists()
+
+
+def test_the_same_work_exports_identically_on_sqlite_and_postgresql(
+    postgres_location: str, tmp_path: Path, catalog: Catalog
+) -> None:
+    from carbonfoot.synthetic import generate_trips
+
+    trips = generate_trips(3_000, users=300, seed=21, as_text=False)
+    exports = []
+    for location in (str(tmp_path / "ledger.db"), postgres_location):
+        with Ledger.open(location, engine(catalog)) as book:
+            book.credit(trips, chunk_rows=700)
+            book.redeem("u7", 1, "order-1", "bus ticket")
+            book.reverse(trips["trip_id"][5].as_py(), "duplicate upload")
+            book.recompute(
+                Engine("uk-desnz-2024", catalog=catalog, policy_params={"daily_cap": "500"}),
+                dt.date(2024, 1, 1),
+            )
+            assert book.verify().ok
+            exports.append(book.export())
+    sqlite_export, postgres_export = exports
+    assert sqlite_export.num_rows > 3_000
+    assert sqlite_export.equals(postgres_export)

@@ -141,14 +141,28 @@ def balance(
 @_policy_options
 @_fail_cleanly
 def history(user: str, db: str | None, policy: str | None, policy_params: tuple[str, ...]) -> None:
-    """USER's entries, oldest first: seq, kind, amount, trip or item, what it corrects."""
+    """USER's entries, oldest first, tab-separated: seq, entry id, amount, local day, trip
+    or item, and what it corrects or why."""
     with _open(db, _simple_engine(policy, policy_params)) as book:
         for entry in book.history(user):
-            subject = entry["trip_id"] or entry["item"] or ""
-            extra = f"\tcorrects {entry['corrects']}" if entry["corrects"] else ""
-            click.echo(
-                f"{entry['seq']}\t{entry['kind']}\t{entry['amount']} {entry['account']}\t{subject}{extra}"
+            day = entry["local_day"]
+            when = (
+                (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).isoformat()
+                if day is not None
+                else ""
             )
+            subject = entry["item"] or entry["mode"] or ""
+            extra = [f"corrects {entry['corrects']}"] if entry["corrects"] else []
+            extra += [entry["note"]] if entry["note"] else []
+            fields = [
+                str(entry["seq"]),
+                entry["entry_id"],
+                f"{entry['amount']} {entry['account']}",
+                when,
+                subject,
+                *extra,
+            ]
+            click.echo("\t".join(fields))
 
 
 @ledger.command()

@@ -471,7 +471,7 @@ class Ledger:
             balance = self._balance_minor(cursor, user)
             if balance < minor:
                 raise InsufficientBalanceError(
-                    f"{user} has {self._value(balance)} {self.account}s; cannot spend {self._value(minor)}"
+                    f"insufficient balance: {user} has {self._value(balance)} {self.account}s; cannot spend {self._value(minor)}"
                 )
             entry_id = f"redeem:{request_id}"
             self._append(
@@ -562,10 +562,12 @@ class Ledger:
                 params,
             ):
                 record = state.setdefault(
-                    trip, {"user_id": user, "local_day": int(day), "reversed": False}
+                    trip,
+                    {"user_id": user, "local_day": int(day), "reversed": False, "adjustments": 0},
                 )
                 record["award"] = int(award)
                 record["reversed"] = record["reversed"] or kind == "reversal"
+                record["adjustments"] += kind == "adjustment"
         return state
 
     # -- recomputation -------------------------------------------------------------------
@@ -613,12 +615,15 @@ class Ledger:
                     ),
                 }
             )
+            state = self._entitlements(cursor, trips.column("trip_id").to_pylist())
             prepared = engine.prepare(trips)
             _, _, savings_g = engine.savings(prepared)
             savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
-            rows = np.arange(len(records))
-            new_awards = np.where(prepared.ok, engine.award(prepared, savings_mg, rows), 0)
-            state = self._entitlements(cursor, trips.column("trip_id").to_pylist())
+            # A reversed trip earns nothing and takes no room under the cap.
+            standing = np.array([not state[r[0]]["reversed"] for r in records], dtype=bool)
+            rows = np.flatnonzero(prepared.ok & standing)
+            new_awards = np.zeros(len(records), dtype=np.int64)
+            new_awards[rows] = engine.award(prepared, savings_mg, rows)
             balances: dict[str, int] = {}
             changes: dict[str, list[Any]] = {
                 name: []
@@ -642,14 +647,18 @@ class Ledger:
             }
             day_delta: list[tuple[str, int, int]] = []
             run = self._run(cursor, engine) if not dry_run else ""
-            for index, (trip, user, mode, distance, started) in enumerate(records):
+            deltas = [
+                (index, int(new_awards[index]) - state[record[0]]["award"])
+                for index, record in enumerate(records)
+                if not state[record[0]]["reversed"]
+            ]
+            # Increases first, then decreases (each in entry order): a user's balance is
+            # short only if the net change is, whatever the order of the trips.
+            ordered = [(i, d) for i, d in deltas if d > 0] + [(i, d) for i, d in deltas if d < 0]
+            for index, delta in ordered:
+                trip, user, mode, distance, started = records[index]
                 record = state[trip]
-                if record["reversed"]:
-                    continue
                 new = int(new_awards[index])
-                delta = new - record["award"]
-                if delta == 0:
-                    continue
                 if user not in balances:
                     balances[user] = self._balance_minor(cursor, user)
                 applied = delta
@@ -661,8 +670,7 @@ class Ledger:
                 mode_total = by_mode.setdefault(mode, [0, 0])
                 mode_total[0] += 1
                 mode_total[1] += delta
-                block_tag = f"{engine.factor_set.content_hash[:12]}:{new}"
-                changes["entry_id"].append(f"adjust:{trip}:{block_tag}")
+                changes["entry_id"].append(f"adjust:{trip}:{record['adjustments'] + 1}")
                 for name, value in (
                     ("kind", "adjustment"),
                     ("user_id", user),

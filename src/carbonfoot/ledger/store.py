@@ -37,6 +37,7 @@ __all__ = [
 DATABASE_ENV = "CARBONFOOT_DATABASE_URL"
 DEFAULT_DATABASE = "carbonfoot-ledger.db"
 BUSY_TIMEOUT_MS = 60_000
+SQLITE_CACHE_KIB = 128 * 1024
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 _TABLES = """
@@ -183,8 +184,12 @@ class SqliteStore(Store):
                 f"{self.path}: the ledger needs journal_mode=WAL and synchronous=FULL, "
                 f"got {mode} and {synchronous}; refusing to run without durable commits"
             )
+        # Index pages of a large ledger stay in memory (trip ids arrive in random order).
+        self.connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         with self.write() as cursor:
-            cursor.executescript_parts(_TABLES + _SQLITE_GUARDS)
+            # In SQLite only INTEGER PRIMARY KEY makes seq the row id itself (no second index).
+            tables = _TABLES.replace("seq BIGINT PRIMARY KEY", "seq INTEGER PRIMARY KEY")
+            cursor.executescript_parts(tables + _SQLITE_GUARDS)
             cursor.execute(
                 "INSERT INTO ledger_head (id, last_seq, last_block, last_hash) VALUES (1, 0, 0, ?) "
                 "ON CONFLICT (id) DO NOTHING",
