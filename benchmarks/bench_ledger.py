@@ -69,9 +69,27 @@ def entry_rows(trips: pa.Table) -> list[tuple[object, ...]]:
     distance = trips["distance"].to_pylist()
     digest = "0123456789abcdef0123456789abcdef"
     return [
-        (seq + 1, f"credit:{ids[seq]}", "credit", users[seq], "credit", 100, ids[seq], None,
-         None, None, 19844, modes[seq], distance[seq], 1714521600000000 + seq, 123456, 100,
-         "run", None, digest)
+        (
+            seq + 1,
+            f"credit:{ids[seq]}",
+            "credit",
+            users[seq],
+            "credit",
+            100,
+            ids[seq],
+            None,
+            None,
+            None,
+            19844,
+            modes[seq],
+            distance[seq],
+            1714521600000000 + seq,
+            123456,
+            100,
+            "run",
+            None,
+            digest,
+        )
         for seq in range(size)
     ]
 
