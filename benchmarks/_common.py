@@ -16,7 +16,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-RESULTS = HERE / "results.json"
+# The smoke tests point this elsewhere, so a tiny run never overwrites the recorded figures.
+RESULTS = Path(os.environ.get("CARBONFOOT_BENCH_RESULTS") or HERE / "results.json")
 
 
 def machine() -> dict[str, Any]:
@@ -64,8 +65,43 @@ def interleaved(runs: int, **candidates: Callable[[], float]) -> dict[str, list[
     return times
 
 
+def rotated(runs: int, **candidates: Callable[[], float]) -> dict[str, list[float]]:
+    """:func:`interleaved`, each round starting with the next candidate.
+
+    On these machines a run right after another library's (its freed memory handed back
+    to the host) can pay twice the system time; rotating spreads that over every side.
+    """
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    names = list(candidates)
+    for round_ in range(runs):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(candidates[name]())
+    return times
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def memory_kb() -> dict[str, int]:
+    """This process's resident memory now (``rss``) and at its peak (``peak``), in kB (Linux)."""
+    fields = {"VmRSS": "rss", "VmHWM": "peak"}
+    found: dict[str, int] = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in fields:
+            found[fields[name]] = int(value.split()[0])
+    return found
+
+
+def reset_peak_memory() -> bool:
+    """Reset the peak resident memory to the current one (Linux 4.0+); False if refused."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def record(name: str, result: dict[str, Any]) -> None:

@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_calc_csv.py", "bench_uncertainty.py"]
+BENCHMARKS = [
+    "bench_calc_csv.py",
+    "bench_uncertainty.py",
+    "bench_kernel.py",
+    "bench_naive.py",
+    "bench_single_trip.py",
+    "bench_intake.py",
+    "bench_dask.py",
+]
 
 
 def main() -> None:

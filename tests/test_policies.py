@@ -25,15 +25,24 @@ def batch(
 
 
 def naive_cap(
-    awards: list[int], user: list[int], day: list[int], started: list[int], cap: int
+    awards: list[int],
+    user: list[int],
+    day: list[int],
+    started: list[int],
+    cap: int,
+    already: list[int] | None = None,
 ) -> list[int]:
-    """The obvious loop, as a reference: pay each user-day in time order up to the cap."""
+    """The obvious loop, as a reference: pay each user-day in time order up to the cap.
+
+    ``already`` is what each trip's user-day was issued before (the same for its trips).
+    """
     paid = [0] * len(awards)
     used: dict[tuple[int, int], int] = {}
     for index in sorted(range(len(awards)), key=lambda i: (started[i], i)):
         key = (user[index], day[index])
-        paid[index] = max(0, min(awards[index], cap - used.get(key, 0)))
-        used[key] = used.get(key, 0) + paid[index]
+        before = used.get(key, already[index] if already is not None else 0)
+        paid[index] = max(0, min(awards[index], cap - before))
+        used[key] = before + paid[index]
     return paid
 
 

@@ -50,7 +50,7 @@ class GreenCredit:
         credits[~(batch.eligible & batch.of_modes(self.eligible_modes))] = 0
         if self.daily_cap is None:
             return credits
-        return apply_daily_cap(credits, batch, self.daily_cap)
+        return apply_daily_cap(credits, batch, self.daily_cap, in_place=True)
 
     def award_matrix(self, batch: PolicyBatch, savings_mg: np.ndarray) -> np.ndarray:
         """Awards for a trips x draws matrix of savings (uncertainty analysis), caps included."""

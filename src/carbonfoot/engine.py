@@ -14,6 +14,7 @@ the same numbers and the same floating-point operations, for services.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import re
@@ -169,6 +170,9 @@ class Engine:
         self.baseline_g_per_pkm: FloatArray = base[:, 0, -1]
         self.savings_g_per_pkm: FloatArray = self.savings_table[:, 0, -1]
         self._cells = (factor.tolist(), base.tolist(), self.savings_table.tolist())
+        # For single trips: the set's validity cuts and districts, read once, not per call.
+        self._cuts = self.factor_set.cuts
+        self._district_index = {name: i for i, name in enumerate(self.factor_set.districts)}
 
     # -- the batch path -----------------------------------------------------------
 
@@ -182,9 +186,9 @@ class Engine:
         if self.single_cell:
             return np.asarray(self.savings_g_per_pkm[mode_codes] * distance_km, dtype=np.float64)
         interval = int(self.factor_set.interval_of(np.array([today()]))[0])
-        return np.asarray(
-            self.savings_table[mode_codes, 0, interval] * distance_km, dtype=np.float64
-        )
+        # One column of the table first: a 1-d lookup per trip, not a 3-d one.
+        per_mode = np.ascontiguousarray(self.savings_table[:, 0, interval])
+        return np.asarray(per_mode[mode_codes] * distance_km, dtype=np.float64)
 
     def mode_codes(self, labels: Any) -> npt.NDArray[np.int32]:
         """Mode codes (index into :attr:`modes`, -1 if unknown) for an array of labels."""
@@ -454,9 +458,9 @@ class Engine:
         if self.single_cell:
             return 0, 0
         day = today() if on is None else (on - _EPOCH).days
-        interval = int(self.factor_set.interval_of(np.array([day]))[0])
-        districts = self.factor_set.districts
-        return (districts.index(district) if district in districts else 0), interval
+        # As FactorSet.interval_of (a right-side search of the sorted cuts), for one day.
+        interval = bisect.bisect_right(self._cuts, day)
+        return self._district_index.get(district, 0), interval
 
     def mode(self, label: str) -> Mode:
         """The installed mode a label names (id or alias)."""
@@ -546,13 +550,18 @@ def _text(values: npt.NDArray[Any]) -> pa.Array:
 
 def whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:
     """Savings rounded to whole milligrams (half to even), refused beyond 2**62 mg."""
-    milligrams = np.rint(savings_g * 1000.0)
+    milligrams = savings_g * 1000.0
+    np.rint(milligrams, out=milligrams)
     if milligrams.size and float(milligrams.max()) >= 2.0**62:
         raise PolicyError(
             f"a trip saves {float(milligrams.max()) / 1000:.4g} g, too much to award exactly; "
             "check the factor set"
         )
-    return milligrams.astype(np.int64)
+    # Cast in place: the whole numbers overwrite their own floats (numpy casts an exactly
+    # overlapping array element by element), so a batch needs one buffer here, not two.
+    whole = milligrams.view(np.int64)
+    np.copyto(whole, milligrams, casting="unsafe")
+    return whole
 
 
 def _split_distance(text: str, unit: str) -> tuple[float | str, str]:

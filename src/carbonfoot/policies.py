@@ -92,6 +92,12 @@ class PolicyBatch:
             )
             if mode_id in allowed or category in allowed
         ]
+        known = len(self.mode_ids)
+        if self.mode.size and int(self.mode.min()) >= -1 and int(self.mode.max()) < known:
+            # A lookup per trip; its last entry is code -1 (an unknown mode), which never earns.
+            table = np.zeros(known + 1, dtype=np.bool_)
+            table[codes] = True
+            return np.asarray(table[self.mode], dtype=np.bool_)
         return np.isin(self.mode, np.asarray(codes, dtype=np.int32))
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -335,33 +341,47 @@ def _user_day_order(batch: PolicyBatch) -> tuple[npt.NDArray[np.intp], npt.NDArr
     return order, starts
 
 
-def apply_daily_cap(awards: Int64Array, batch: PolicyBatch, cap: int) -> Int64Array:
+def apply_daily_cap(
+    awards: Int64Array, batch: PolicyBatch, cap: int, *, in_place: bool = False
+) -> Int64Array:
     """Awards after a per-user, per-local-day cap, paid in trip-time order.
 
     Only user-days whose uncapped total exceeds the cap are sorted: for the others the
     awards stand as they are. Within a capped day, trips are ordered by start time, then
-    by input position.
+    by input position. ``in_place`` caps ``awards`` itself (a policy's own array) and
+    returns it, instead of a capped copy.
     """
-    capped = awards.copy()
+    capped = awards if in_place else awards.copy()
     earning = np.flatnonzero(awards > 0)
     if earning.size == 0:
         return capped
-    # One integer per (user, local day) among earning trips.
+    # One integer per (user, local day) among earning trips (arrays of 10 million trips:
+    # worked on in place, as each temporary is fresh memory the system has to provide).
     day = batch.local_day[earning]
-    day_span = int(day.max() - day.min()) + 1
-    group = batch.user[earning] * day_span + (day - day.min())
-    _, group_index = np.unique(group, return_inverse=True)
-    totals = np.bincount(group_index, weights=awards[earning].astype(np.float64))
-    prior = np.zeros(totals.size)
-    prior[group_index] = batch.already_issued[earning]
+    first_day = int(day.min())
+    day_span = int(day.max()) - first_day + 1
+    group = batch.user[earning].astype(np.int64, copy=False)
+    group *= day_span
+    day -= first_day
+    group += day
+    del day
+    group_index, groups = _group_codes(group)
+    weights = awards[earning].astype(np.float64)
+    totals = np.asarray(np.bincount(group_index, weights, minlength=groups), dtype=np.float64)
+    del weights
+    if batch.already_issued.any():
+        prior = np.zeros(groups)
+        prior[group_index] = batch.already_issued[earning]
+        totals += prior
     # float64 sums are exact below 2**53 minor units; the margin keeps larger sums on the
     # exact path too (sorting a day that is under the cap pays it in full anyway).
-    over = (totals + prior) * (1.0 + 2.0**-40) + 1.0 > cap
+    over = totals * (1.0 + 2.0**-40) + 1.0 > cap
     if not over.any():
         return capped
-    rows = earning[over[group_index]]
-    rows_group = group_index[over[group_index]]
-    order = np.lexsort((rows, batch.started_us[rows], rows_group))
+    chosen = over[group_index]
+    rows = earning[chosen]
+    rows_group = group_index[chosen]
+    order = _time_order(rows_group, batch.started_us[rows])
     rows = rows[order]
     rows_group = rows_group[order]
     paid = awards[rows]
@@ -371,3 +391,31 @@ def apply_daily_cap(awards: Int64Array, batch: PolicyBatch, cap: int) -> Int64Ar
     already = running - paid - before_group + batch.already_issued[rows]
     capped[rows] = np.clip(cap - already, 0, paid)
     return capped
+
+
+def _time_order(group: npt.NDArray[np.intp], started_us: Int64Array) -> npt.NDArray[np.intp]:
+    """Positions in order of group, then start time, then position (a stable sort).
+
+    One stable sort of ``group * span + time`` when that fits in 64 bits (the usual case:
+    a batch of a few days), else a lexsort of the two keys; both keep equal keys in order.
+    """
+    earliest = int(started_us.min())
+    span = int(started_us.max()) - earliest + 1
+    if int(group.max()) < (2**63 - 1) // span - 1:
+        return np.argsort(group * span + (started_us - earliest), kind="stable")
+    return np.lexsort((started_us, group))
+
+
+def _group_codes(group: Int64Array) -> tuple[npt.NDArray[np.intp], int]:
+    """A code per distinct value of ``group`` (0 .. n-1), and n; empty codes are allowed.
+
+    Dense values (user codes from the intake are 0 .. users-1) are their own codes, less
+    the smallest (``group`` is reused for them): no sort. Sparse ones (user ids given as
+    arbitrary integers) are ranked.
+    """
+    low, high = int(group.min()), int(group.max())
+    if high - low < max(2 * group.size, 1 << 16):
+        group -= low
+        return np.asarray(group, dtype=np.intp), high - low + 1
+    _, inverse = np.unique(group, return_inverse=True)
+    return np.asarray(inverse, dtype=np.intp), int(inverse.max()) + 1

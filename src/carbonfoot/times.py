@@ -92,12 +92,48 @@ def _utc_micros(parsed: pa.Array) -> Int64Array:
 
 
 def local_days(micros: Int64Array, timezone: str) -> Int64Array:
-    """Calendar day in ``timezone`` (days since 1970-01-01) of each UTC microsecond time."""
+    """Calendar day in ``timezone`` (days since 1970-01-01) of each UTC microsecond time.
+
+    When the zone keeps one UTC offset over the whole span of the batch (a zone without
+    daylight saving time, or a batch between two changes), that offset is added to every
+    time: one addition instead of a time-zone lookup per trip. Otherwise each time is
+    looked up.
+    """
     if micros.size == 0:
         return np.zeros(0, dtype=np.int64)
+    offset = _one_offset_us(int(micros.min()), int(micros.max()), timezone, micros.size)
+    if offset is not None:
+        wall_clock = np.asarray(micros, dtype=np.int64) + offset
+        return np.asarray(np.floor_divide(wall_clock, MICROS_PER_DAY, out=wall_clock))
+    return _wall_clock_us(micros, timezone) // MICROS_PER_DAY
+
+
+#: Spacing of the instants at which :func:`_one_offset_us` reads the zone's offset. Only a
+#: change of offset undone again within ten minutes would go unseen; zones change offset
+#: a few times a year at most.
+_OFFSET_PROBE_US: Final = 600_000_000
+
+
+def _one_offset_us(first: int, last: int, timezone: str, size: int) -> int | None:
+    """The zone's UTC offset if it is the same from ``first`` to ``last``, else None.
+
+    Read at ``first``, ``last`` and every ten minutes in between; not tried for a span with
+    more such instants than ``size`` (a small batch over years), where it would not pay.
+    """
+    probes = (last - first) // _OFFSET_PROBE_US + 1
+    if probes > max(size, 1024):
+        return None
+    instants = np.append(first + np.arange(probes, dtype=np.int64) * _OFFSET_PROBE_US, last)
+    offsets = _wall_clock_us(instants, timezone) - instants
+    if (offsets != offsets[0]).any():
+        return None
+    return int(offsets[0])
+
+
+def _wall_clock_us(micros: Int64Array, timezone: str) -> Int64Array:
     instants = pa.array(micros, type=pa.timestamp("us", tz=timezone))
     wall_clock = pc.local_timestamp(instants).cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return np.asarray(np.floor_divide(wall_clock, MICROS_PER_DAY), dtype=np.int64)
+    return np.asarray(wall_clock, dtype=np.int64)
 
 
 def _cast_isolating_failures(text: pa.Array, target: pa.DataType) -> tuple[pa.Array, BoolArray]:

@@ -33,6 +33,37 @@ def test_the_cap_equals_the_obvious_loop(rows: list[tuple[int, int, int, int]], 
     assert capped.tolist() == naive_cap(awards, user, day, started, cap)
 
 
+wide_trips = st.lists(
+    st.tuples(
+        st.integers(0, 10_000),
+        st.sampled_from([-(2**40), -1, 0, 3, 2**40]),
+        st.integers(0, 2),
+        st.sampled_from([0, 1, 7, 2**40, 2**62]),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@given(wide_trips, st.integers(0, 20_000), st.integers(0, 5_000))
+def test_the_cap_equals_the_obvious_loop_for_any_ids_times_and_prior_awards(
+    rows: list[tuple[int, int, int, int]], cap: int, prior: int
+) -> None:
+    """Sparse user ids, times years apart and awards issued earlier take the general paths."""
+    awards, user, day, started = (list(column) for column in zip(*rows, strict=True))
+    already = [prior * (u % 2) for u in user]  # one prior total per user-day
+    batch = PolicyBatch(
+        savings_mg=np.zeros(len(rows), dtype=np.int64),
+        eligible=np.ones(len(rows), dtype=bool),
+        user=np.array(user, dtype=np.int64),
+        local_day=np.array(day, dtype=np.int64),
+        started_us=np.array(started, dtype=np.int64),
+        already_issued=np.array(already, dtype=np.int64),
+    )
+    capped = apply_daily_cap(np.array(awards, dtype=np.int64), batch, cap)
+    assert capped.tolist() == naive_cap(awards, user, day, started, cap, already)
+
+
 @given(
     st.lists(st.integers(0, 2**53), min_size=1, max_size=50),
     st.integers(0, 6),
