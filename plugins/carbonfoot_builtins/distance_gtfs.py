@@ -71,9 +71,12 @@ class Network:
 
     def nodes(self, stops: pa.Array) -> np.ndarray:
         """Node index of each stop id (-1 if unknown), one dictionary lookup per distinct id."""
-        encoded = pc.utf8_trim_whitespace(stops.cast(pa.string())).dictionary_encode()
+        encoded = stops.cast(pa.string()).dictionary_encode()  # trimmed once per distinct id
         known = np.array(
-            [self.node_of_stop.get(stop or "", -1) for stop in encoded.dictionary.to_pylist()]
+            [
+                self.node_of_stop.get((stop or "").strip(), -1)
+                for stop in encoded.dictionary.to_pylist()
+            ]
             + [-1]
         )
         return np.asarray(
@@ -87,9 +90,13 @@ class Network:
         valid = (origins >= 0) & (destinations >= 0)
         if not valid.any():
             return result
-        wanted = np.unique(origins[valid])
+        origin, destination = origins[valid], destinations[valid]
+        size = self.graphs[graph_key].shape[0]
+        wanted = np.flatnonzero(np.bincount(origin, minlength=size))
         table = self._table(graph_key, wanted)
-        result[valid] = table[np.searchsorted(wanted, origins[valid]), destinations[valid]]
+        row_of_node = np.zeros(size, dtype=np.intp)
+        row_of_node[wanted] = np.arange(wanted.size)
+        result[valid] = table[row_of_node[origin], destination]
         return np.where(np.isinf(result), np.nan, result)
 
     def _table(self, graph_key: str, wanted: np.ndarray) -> np.ndarray:
@@ -219,14 +226,26 @@ def from_stops(request: DistanceRequest) -> DistanceAnswer:
     origins = network.nodes(request.columns["from_stop"])
     destinations = network.nodes(request.columns["to_stop"])
     km = np.full(size, np.nan)
-    for mode in np.unique(request.mode_ids).tolist():
-        rows = np.flatnonzero(request.mode_ids == mode)
-        km[rows] = network.distances(str(mode), origins[rows], destinations[rows])
+    codes = request.mode_codes
+    if codes is None:  # a caller that names modes only
+        names, codes = np.unique(request.mode_ids.astype(str), return_inverse=True)
+    else:
+        names = np.asarray((*request.modes.ids, ""), dtype=object)
+        codes = np.where(codes < 0, len(request.modes.ids), codes)  # no mode: the last name
+    present = np.flatnonzero(np.bincount(codes, minlength=1))
+    for code in present.tolist():
+        rows = np.flatnonzero(codes == code) if present.size > 1 else slice(None)
+        km[rows] = network.distances(str(names[code]), origins[rows], destinations[rows])
     unknown = (origins < 0) | (destinations < 0)
-    reasons = pc.if_else(
-        pa.array(unknown),
-        pa.scalar("from_stop or to_stop is not a stop of the GTFS feed"),
-        pa.scalar("no path between from_stop and to_stop on this mode's network"),
+    # Two reasons, so a dictionary column: no text per row.
+    reasons = pa.DictionaryArray.from_arrays(
+        pa.array(unknown.astype(np.int8)),
+        pa.array(
+            [
+                "no path between from_stop and to_stop on this mode's network",
+                "from_stop or to_stop is not a stop of the GTFS feed",
+            ]
+        ),
     )
     return DistanceAnswer(km, reasons)
 

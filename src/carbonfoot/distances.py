@@ -33,13 +33,16 @@ class DistanceRequest:
     """What a provider gets: its columns for the rows to derive, their modes, options.
 
     ``columns`` holds the provider's columns, one entry per requested row; ``mode_ids``
-    the resolved mode id of each row; ``options`` every provider option, parsed.
+    the resolved mode id of each row (``mode_codes``: the same as indices into ``modes``);
+    ``options`` every provider option, parsed.
     """
 
     columns: Mapping[str, pa.Array]
     mode_ids: npt.NDArray[np.object_]
     modes: ModeTable
     options: Mapping[str, Any]
+    #: Each row's mode as an index into ``modes`` (for grouping rows by mode cheaply).
+    mode_codes: npt.NDArray[np.int32] | None = None
 
 
 @frozen

@@ -396,7 +396,12 @@ def _as_text(values: pa.Array) -> pa.Array:
 def _blank(values: pa.Array) -> BoolArray:
     """Null, empty, or only whitespace (for numbers and times: null)."""
     kind = values.type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind):
+    if (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_temporal(kind)
+    ):
         return _null_mask(values)
     values = _as_text(values)
     empty = pc.equal(pc.binary_length(values), 0)
@@ -459,6 +464,7 @@ def _derive_distances(
             mode_ids=mode_ids[mode_code[rows]],
             modes=modes,
             options=options,
+            mode_codes=mode_code[rows],
         )
         try:
             answer = provider.derive(request)
@@ -480,7 +486,7 @@ def _derive_distances(
         if failed.size:
             text = answer.reasons
             detail = (
-                np.asarray(text.to_pylist(), dtype=object)[~good]
+                np.asarray(text.filter(pa.array(~good)).cast(pa.string()).to_pylist(), dtype=object)
                 if isinstance(text, pa.Array)
                 else np.full(failed.size, text)
             )
@@ -514,7 +520,7 @@ def _read_distance(
     With ``given`` (distance providers installed), empty cells are left to the providers.
     """
     size = len(values)
-    text = _as_text(values)
+    text = values  # quoted as text only in the messages of rejected rows
     if (
         pa.types.is_integer(values.type)
         or pa.types.is_floating(values.type)

@@ -181,17 +181,28 @@ def _overlapping(
     size: int,
 ) -> npt.NDArray[np.bool_]:
     """Trips that start before an earlier trip of the same user has ended (touching is fine)."""
-    order = rows[np.lexsort((rows, start[rows], user[rows]))]
-    times, ranks = np.unique(np.concatenate([start[order], end[order]]), return_inverse=True)
-    del times
-    span = 2 * order.size + 1
-    new_user = np.r_[True, user[order][1:] != user[order][:-1]]
-    offset = np.cumsum(new_user) * span
-    start_key = ranks[: order.size] + offset
-    end_key = ranks[order.size :] + offset
+    base = int(min(start[rows].min(), end[rows].min()))
+    span = int(max(start[rows].max(), end[rows].max())) - base + 1
+    flagged = np.zeros(size, dtype=bool)
+    users = user[rows]
+    if _fits(int(users.max()) + 1, span):
+        # One int64 key per trip, user-major: a user's keys all lie above the previous
+        # user's, so a running maximum of end keys never crosses from one user to the next.
+        offset = users * span - base
+        start_key = start[rows] + offset
+        order = np.argsort(start_key, kind="stable")
+        start_key = start_key[order]
+        end_key = (end[rows] + offset)[order]
+        order = rows[order]
+    else:  # times too far apart to share one key: rank them first
+        order = rows[np.lexsort((rows, start[rows], users))]
+        _, ranks = np.unique(np.concatenate([start[order], end[order]]), return_inverse=True)
+        new_user = np.r_[True, user[order][1:] != user[order][:-1]]
+        offset = np.cumsum(new_user) * (2 * order.size + 1)
+        start_key = ranks[: order.size] + offset
+        end_key = ranks[order.size :] + offset
     latest_end = np.maximum.accumulate(end_key)
     overlaps = np.r_[False, start_key[1:] < latest_end[:-1]]
-    flagged = np.zeros(size, dtype=bool)
     flagged[order[overlaps]] = True
     return flagged
 
@@ -205,12 +216,26 @@ def _near_duplicates(
     size: int,
 ) -> npt.NDArray[np.bool_]:
     """Trips of the same user and mode started within ``window_s`` after the previous one."""
-    order = rows[np.lexsort((rows, start[rows], code[rows], user[rows]))]
-    same = (user[order][1:] == user[order][:-1]) & (code[order][1:] == code[order][:-1])
+    times = start[rows]
+    base = int(times.min())
+    span = int(times.max()) - base + 1
+    modes = int(code[rows].max()) + 1
+    group = user[rows] * modes + code[rows]
+    if _fits(int(group.max()) + 1, span):
+        order = rows[np.argsort(group * span + (times - base), kind="stable")]
+    else:
+        order = rows[np.lexsort((rows, times, code[rows], user[rows]))]
+    group = user[order] * modes + code[order]
+    same = group[1:] == group[:-1]
     close = (start[order][1:] - start[order][:-1]) <= window_s * 1e6
     flagged = np.zeros(size, dtype=bool)
     flagged[order[1:][same & close]] = True
     return flagged
+
+
+def _fits(groups: int, span: int) -> bool:
+    """Whether ``groups * span`` keys fit in an int64."""
+    return groups * span < 2**62
 
 
 def _positive(value: Any, where: str, *, zero: bool = False) -> float:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -138,3 +140,46 @@ def test_csv_intake_fuzz(
     except CarbonfootError:
         return
     assert len(results) == table.num_rows
+
+
+@st.composite
+def user_trips(
+    draw: st.DrawFn,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    size = draw(st.integers(1, 40))
+    far = draw(st.booleans())  # times decades apart take the ranked fallback
+    step = 10**17 if far else 60_000_000
+    user = np.array(draw(st.lists(st.integers(0, 5), min_size=size, max_size=size)), dtype=np.int64)
+    code = np.array(draw(st.lists(st.integers(0, 3), min_size=size, max_size=size)), dtype=np.int32)
+    start = (
+        np.array(draw(st.lists(st.integers(0, 50), min_size=size, max_size=size)), dtype=np.int64)
+        * step
+    )
+    length = (
+        np.array(draw(st.lists(st.integers(0, 5), min_size=size, max_size=size)), dtype=np.int64)
+        * step
+    )
+    rows = np.array(sorted(draw(st.sets(st.integers(0, size - 1), min_size=1))), dtype=np.intp)
+    return user, code, start, start + length, rows
+
+
+@given(user_trips())
+def test_overlap_and_near_duplicate_checks_match_a_plain_loop(
+    trips: tuple[np.ndarray, ...],
+) -> None:
+    from carbonfoot.plausibility import _near_duplicates, _overlapping
+
+    user, code, start, end, rows = trips
+    size = user.size
+    expected_overlap = np.zeros(size, dtype=bool)
+    expected_duplicate = np.zeros(size, dtype=bool)
+    by_time = sorted(rows.tolist(), key=lambda r: (user[r], start[r], r))
+    for i, row in enumerate(by_time):
+        earlier = [r for r in by_time[:i] if user[r] == user[row]]
+        expected_overlap[row] = any(end[r] > start[row] for r in earlier)
+    by_mode = sorted(rows.tolist(), key=lambda r: (user[r], code[r], start[r], r))
+    for previous, row in itertools.pairwise(by_mode):
+        same = user[previous] == user[row] and code[previous] == code[row]
+        expected_duplicate[row] = same and start[row] - start[previous] <= 90 * 1e6
+    assert (_overlapping(rows, user, start, end, size) == expected_overlap).all()
+    assert (_near_duplicates(rows, user, code, start, 90.0, size) == expected_duplicate).all()
