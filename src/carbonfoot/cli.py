@@ -222,13 +222,24 @@ def _build_engine(
     default=500_000,
     show_default=True,
     type=click.IntRange(1_000),
-    help="Rows read at a time when streaming (memory grows with it).",
+    help="Rows read at a time when streaming, or per partition on Dask (memory grows with it).",
 )
 @click.option(
     "--rejects",
     "rejects_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every rejected row, with its original values, status and message.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Run on a local Dask cluster of N worker processes (needs carbonfoot[dask]); same results.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; its workers must see INPUT at the same path.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary table.")
 @_fail_cleanly
@@ -248,9 +259,15 @@ def calc(
     stream: bool,
     chunk_rows: int,
     rejects_path: Path | None,
+    workers: int | None,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
-    """Compute savings and credits for every trip in INPUT; write one row per trip to OUTPUT."""
+    """Compute savings and credits for every trip in INPUT; write one row per trip to OUTPUT.
+
+    With --workers or --scheduler the job runs on Dask, partition by partition (about
+    --chunk-rows rows each), with the same output and summary.
+    """
     from carbonfoot.io import (
         append_result_file,
         file_format,
@@ -260,6 +277,9 @@ def calc(
     )
 
     file_format(output_path)
+    on_dask = workers is not None or scheduler is not None
+    if on_dask:
+        _check_dask_options(workers, scheduler, stream, append)
     if (
         output_path.exists()
         and input_path.exists()
@@ -280,6 +300,16 @@ def calc(
     started = time.perf_counter()
     this_run = (engine.factor_set.name, engine.factor_set.content_hash)
     size = input_path.stat().st_size if input_path.is_file() else 0
+    if on_dask:
+        _warn_other_factor_content(
+            recorded_factor_sets(output_path) - {this_run}, output_path, this_run, append
+        )
+        summary = _calc_on_dask(
+            engine, input_path, output_path, unit, chunk_rows, rejects_path, workers, scheduler
+        )
+        if not quiet:
+            _print_summary(summary, engine.run_info, output_path, time.perf_counter() - started)
+        return
     if stream or size > STREAM_ABOVE_BYTES:
         if append:
             raise InputError(
@@ -319,6 +349,60 @@ def _warn_other_factor_content(
             f"uses {this_run[0]}@{this_run[1][:12]}: the factor content differs",
             err=True,
         )
+
+
+def _check_dask_options(
+    workers: int | None, scheduler: str | None, stream: bool, append: bool
+) -> None:
+    if workers is not None and scheduler is not None:
+        raise InputError("give --workers N (a local cluster) or --scheduler ADDRESS, not both")
+    if stream:
+        raise InputError(
+            "--stream runs in this process; with --workers or --scheduler, leave it out"
+        )
+    if append:
+        raise InputError(
+            "--append works on files computed in one process; write the Dask run to a new file"
+        )
+
+
+def _calc_on_dask(
+    engine: Any,
+    input_path: Path,
+    output_path: Path,
+    unit: str,
+    partition_rows: int,
+    rejects: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> Any:
+    """The calc job on a Dask cluster: the same rows, order, rejects and summary."""
+    from carbonfoot.io import file_format
+
+    try:
+        from carbonfoot import dask as on_dask
+    except ImportError as exc:
+        raise CarbonfootError(str(exc)) from None
+    file_format(input_path)
+    if not input_path.is_file():
+        raise InputError(f"{input_path}: no such file")  # before starting a cluster
+    try:
+        with on_dask.cluster_client(workers=workers, scheduler=scheduler) as client:
+            trips, schema = on_dask.read_trip_file(
+                input_path, partition_rows=partition_rows, client=client
+            )
+            results = on_dask.compute(trips, engine, distance_unit=unit)
+            return on_dask.write_results(
+                results, output_path, rejects_path=rejects, input_schema=schema, client=client
+            )
+    except CarbonfootError:
+        raise
+    except Exception as exc:
+        # The cluster itself failed (a worker died, the scheduler went away): one line.
+        if type(exc).__module__.partition(".")[0] not in ("dask", "distributed"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise CarbonfootError(f"the Dask run failed: {type(exc).__name__}: {first}") from None
 
 
 def _stream(

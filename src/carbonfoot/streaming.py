@@ -34,7 +34,7 @@ from carbonfoot.errors import InputError
 from carbonfoot.io import file_format, iter_trip_batches
 from carbonfoot.results import ModeSummary, Summary
 
-__all__ = ["stream_calc", "string_hash"]
+__all__ = ["merge_summaries", "repeated_trip_ids", "stream_calc", "string_hash"]
 
 ROW = "__carbonfoot_row"
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
@@ -68,6 +68,37 @@ def string_hash(values: pa.Array) -> npt.NDArray[np.uint64]:
         hashes ^= hashes >> np.uint64(33)
         hashes += lengths.astype(np.uint64)
     return hashes
+
+
+def repeated_trip_ids(
+    trip_ids: pa.Array | pa.ChunkedArray, rows: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Rows whose trip id appeared in an earlier row, and the row it first appeared in.
+
+    ``trip_ids`` are the trimmed ids of some rows of a file (every row of each id among
+    them), ``rows`` their row numbers in the whole file; empty and null ids repeat
+    nothing. The first occurrence wins, as in one pass. Returned in no particular order.
+    """
+    if len(trip_ids) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ids = trip_ids.combine_chunks() if isinstance(trip_ids, pa.ChunkedArray) else trip_ids
+    numbers = np.asarray(rows, dtype=np.int64)
+    present = np.asarray(
+        pc.invert(pc.equal(pc.binary_length(ids), 0))
+        .fill_null(False)
+        .to_numpy(zero_copy_only=False)
+    )
+    encoded = ids.dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np.where(present, codes, -1)
+    order = np.lexsort((numbers, codes))
+    codes_sorted, rows_sorted = codes[order], numbers[order]
+    first = np.r_[True, codes_sorted[1:] != codes_sorted[:-1]]
+    first_of_group = rows_sorted[
+        np.maximum.accumulate(np.where(first, np.arange(codes_sorted.size), 0))
+    ]
+    repeated = ~first & (codes_sorted >= 0)
+    return rows_sorted[repeated], first_of_group[repeated]
 
 
 def stream_calc(
@@ -184,25 +215,9 @@ class _Streamer:
             table = pa.ipc.open_file(self.scratch / f"ids-{bucket}.arrow").read_all()
             if table.num_rows == 0:
                 continue
-            ids = table.column("trip_id")
-            numbers = table.column(ROW).to_numpy()
-            present = np.asarray(
-                pc.invert(pc.equal(pc.binary_length(ids), 0))
-                .fill_null(False)
-                .to_numpy(zero_copy_only=False)
-            )
-            encoded = ids.combine_chunks().dictionary_encode()
-            codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-            codes = np.where(present, codes, -1)
-            order = np.lexsort((numbers, codes))
-            codes_sorted, rows_sorted = codes[order], numbers[order]
-            first = np.r_[True, codes_sorted[1:] != codes_sorted[:-1]]
-            first_of_group = rows_sorted[
-                np.maximum.accumulate(np.where(first, np.arange(codes_sorted.size), 0))
-            ]
-            repeated = ~first & (codes_sorted >= 0)
-            found_rows.append(rows_sorted[repeated])
-            found_first.append(first_of_group[repeated])
+            rows, firsts = repeated_trip_ids(table.column("trip_id"), table.column(ROW).to_numpy())
+            found_rows.append(rows)
+            found_first.append(firsts)
             (self.scratch / f"ids-{bucket}.arrow").unlink()
         rows = np.concatenate(found_rows) if found_rows else np.zeros(0, dtype=np.int64)
         firsts = np.concatenate(found_first) if found_first else np.zeros(0, dtype=np.int64)
