@@ -1,4 +1,7 @@
-"""`make bench`: run every benchmark in turn; each records itself in results.json."""
+"""`make bench`: run every benchmark in turn, each with its default (issue-sized) arguments.
+
+Each records itself in results.json; to run one with other sizes, call it directly.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +18,14 @@ BENCHMARKS = [
     "bench_single_trip.py",
     "bench_intake.py",
     "bench_dask.py",
+    "bench_ledger.py",
 ]
 
 
 def main() -> None:
     for script in BENCHMARKS:
         print(f"== {script}", flush=True)
-        subprocess.run([sys.executable, str(HERE / script), *sys.argv[1:]], check=True, cwd=HERE)
+        subprocess.run([sys.executable, str(HERE / script)], check=True, cwd=HERE)
 
 
 if __name__ == "__main__":
