@@ -29,6 +29,7 @@ from attrs import frozen
 
 from carbonfoot.errors import InputError
 from carbonfoot.modes import ModeTable
+from carbonfoot.ordering import fits_packed_key, group_time_order
 
 __all__ = ["SUSPECT_STATUSES", "Limits", "PlausibilityRules"]
 
@@ -185,7 +186,7 @@ def _overlapping(
     span = int(max(start[rows].max(), end[rows].max())) - base + 1
     flagged = np.zeros(size, dtype=bool)
     users = user[rows]
-    if _fits(int(users.max()) + 1, span):
+    if fits_packed_key(int(users.max()) + 1, span):
         # One int64 key per trip, user-major: a user's keys all lie above the previous
         # user's, so a running maximum of end keys never crosses from one user to the next.
         offset = users * span - base
@@ -216,26 +217,16 @@ def _near_duplicates(
     size: int,
 ) -> npt.NDArray[np.bool_]:
     """Trips of the same user and mode started within ``window_s`` after the previous one."""
-    times = start[rows]
-    base = int(times.min())
-    span = int(times.max()) - base + 1
     modes = int(code[rows].max()) + 1
     group = user[rows] * modes + code[rows]
-    if _fits(int(group.max()) + 1, span):
-        order = rows[np.argsort(group * span + (times - base), kind="stable")]
-    else:
-        order = rows[np.lexsort((rows, times, code[rows], user[rows]))]
-    group = user[order] * modes + code[order]
+    positions = group_time_order(group, start[rows])
+    order = rows[positions]
+    group = group[positions]
     same = group[1:] == group[:-1]
     close = (start[order][1:] - start[order][:-1]) <= window_s * 1e6
     flagged = np.zeros(size, dtype=bool)
     flagged[order[1:][same & close]] = True
     return flagged
-
-
-def _fits(groups: int, span: int) -> bool:
-    """Whether ``groups * span`` keys fit in an int64."""
-    return groups * span < 2**62
 
 
 def _positive(value: Any, where: str, *, zero: bool = False) -> float:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from attrs import field, frozen, validators
 
 from carbonfoot.errors import PolicyError
+from carbonfoot.ordering import group_time_order
 
 __all__ = [
     "CreditPolicy",
@@ -381,7 +382,7 @@ def apply_daily_cap(
     chosen = over[group_index]
     rows = earning[chosen]
     rows_group = group_index[chosen]
-    order = _time_order(rows_group, batch.started_us[rows])
+    order = group_time_order(rows_group, batch.started_us[rows])
     rows = rows[order]
     rows_group = rows_group[order]
     paid = awards[rows]
@@ -391,19 +392,6 @@ def apply_daily_cap(
     already = running - paid - before_group + batch.already_issued[rows]
     capped[rows] = np.clip(cap - already, 0, paid)
     return capped
-
-
-def _time_order(group: npt.NDArray[np.intp], started_us: Int64Array) -> npt.NDArray[np.intp]:
-    """Positions in order of group, then start time, then position (a stable sort).
-
-    One stable sort of ``group * span + time`` when that fits in 64 bits (the usual case:
-    a batch of a few days), else a lexsort of the two keys; both keep equal keys in order.
-    """
-    earliest = int(started_us.min())
-    span = int(started_us.max()) - earliest + 1
-    if int(group.max()) < (2**63 - 1) // span - 1:
-        return np.argsort(group * span + (started_us - earliest), kind="stable")
-    return np.lexsort((started_us, group))
 
 
 def _group_codes(group: Int64Array) -> tuple[npt.NDArray[np.intp], int]:

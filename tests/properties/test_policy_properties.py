@@ -12,6 +12,22 @@ from tests.test_policies import naive_cap
 from carbonfoot import PolicyBatch
 from carbonfoot.policies import apply_daily_cap, divide_floor
 
+
+def cap_batch(
+    user: list[int], day: list[int], started: list[int], already: list[int] | None = None
+) -> PolicyBatch:
+    """What the cap reads of a batch: users, local days, start times, earlier awards."""
+    extra = {} if already is None else {"already_issued": np.array(already, dtype=np.int64)}
+    return PolicyBatch(
+        savings_mg=np.zeros(len(user), dtype=np.int64),
+        eligible=np.ones(len(user), dtype=bool),
+        user=np.array(user, dtype=np.int64),
+        local_day=np.array(day, dtype=np.int64),
+        started_us=np.array(started, dtype=np.int64),
+        **extra,
+    )
+
+
 trips = st.lists(
     st.tuples(st.integers(0, 10_000), st.integers(0, 4), st.integers(0, 2), st.integers(0, 50)),
     min_size=1,
@@ -22,13 +38,7 @@ trips = st.lists(
 @given(trips, st.integers(0, 20_000))
 def test_the_cap_equals_the_obvious_loop(rows: list[tuple[int, int, int, int]], cap: int) -> None:
     awards, user, day, started = (list(column) for column in zip(*rows, strict=True))
-    batch = PolicyBatch(
-        savings_mg=np.zeros(len(rows), dtype=np.int64),
-        eligible=np.ones(len(rows), dtype=bool),
-        user=np.array(user, dtype=np.int64),
-        local_day=np.array(day, dtype=np.int64),
-        started_us=np.array(started, dtype=np.int64),
-    )
+    batch = cap_batch(user, day, started)
     capped = apply_daily_cap(np.array(awards, dtype=np.int64), batch, cap)
     assert capped.tolist() == naive_cap(awards, user, day, started, cap)
 
@@ -52,14 +62,7 @@ def test_the_cap_equals_the_obvious_loop_for_any_ids_times_and_prior_awards(
     """Sparse user ids, times years apart and awards issued earlier take the general paths."""
     awards, user, day, started = (list(column) for column in zip(*rows, strict=True))
     already = [prior * (u % 2) for u in user]  # one prior total per user-day
-    batch = PolicyBatch(
-        savings_mg=np.zeros(len(rows), dtype=np.int64),
-        eligible=np.ones(len(rows), dtype=bool),
-        user=np.array(user, dtype=np.int64),
-        local_day=np.array(day, dtype=np.int64),
-        started_us=np.array(started, dtype=np.int64),
-        already_issued=np.array(already, dtype=np.int64),
-    )
+    batch = cap_batch(user, day, started, already)
     capped = apply_daily_cap(np.array(awards, dtype=np.int64), batch, cap)
     assert capped.tolist() == naive_cap(awards, user, day, started, cap, already)
 
