@@ -133,6 +133,19 @@ def test_gtfs_paths_match_the_hand_computation(catalog: Catalog) -> None:
     assert "not a stop of the GTFS feed" in str(rows[4]["message"])
 
 
+def test_gtfs_stop_ids_are_trimmed_and_unknown_ones_rejected(catalog: Catalog) -> None:
+    engine = Engine(catalog=catalog, distance_options={"gtfs": str(GTFS)})
+    rows = derive(
+        engine,
+        mode=["metro"] * 4,
+        from_stop=[" A1 ", "A", "\tD", " nowhere "],
+        to_stop=["D", "D ", "A", "A"],
+    )
+    assert [row["distance_km"] for row in rows[:3]] == pytest.approx([3 * HOP_KM] * 3, rel=1e-12)
+    assert rows[3]["status"] == "bad_distance"
+    assert "not a stop of the GTFS feed" in str(rows[3]["message"])
+
+
 def test_a_reported_distance_wins_and_says_so(engine: Engine) -> None:
     rows = derive(engine, mode=["walk"], distance=["2"], steps=["10000"])
     assert rows[0]["distance_km"] == 2.0

@@ -68,36 +68,67 @@ class Network:
         self.node_of_stop = node_of_stop
         self.graphs = graphs
         self._rows: dict[tuple[str, int], np.ndarray] = {}
+        self._known_stops = pa.array(list(node_of_stop), type=pa.string())
+        self._node_of_known = np.fromiter(node_of_stop.values(), dtype=np.int32)
+        self._dense: dict[str, np.ndarray] = {}
 
-    def nodes(self, stops: pa.Array) -> np.ndarray:
-        """Node index of each stop id (-1 if unknown), one dictionary lookup per distinct id."""
-        encoded = stops.cast(pa.string()).dictionary_encode()  # trimmed once per distinct id
+    def nodes(self, stops: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Node index of each stop id (-1 if unknown).
+
+        Ids are looked up as written first (one hash probe per row); only the rows that
+        miss are trimmed and looked up again, once per distinct id.
+        """
+        text = stops if stops.type == pa.string() else stops.cast(pa.string())
+        found = pc.index_in(text, value_set=self._known_stops)
+        if found.null_count == 0:
+            return self._node_of_known[found.to_numpy()]
+        index = found.fill_null(-1).to_numpy()
+        nodes = np.where(index >= 0, self._node_of_known[index], -1).astype(np.int32)
+        missed = np.flatnonzero(index < 0)
+        encoded = text.take(pa.array(missed)).dictionary_encode()
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
         known = np.array(
             [
                 self.node_of_stop.get((stop or "").strip(), -1)
                 for stop in encoded.dictionary.to_pylist()
             ]
-            + [-1]
+            + [-1],
+            dtype=np.int32,
         )
-        return np.asarray(
-            known[encoded.indices.fill_null(len(known) - 1).to_numpy(zero_copy_only=False)]
-        )
+        nodes[missed] = known[encoded.indices.fill_null(len(known) - 1).to_numpy()]
+        return nodes
 
     def distances(self, mode: str, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
         """Shortest path length in km for each (origin, destination) node pair of ``mode``."""
         graph_key = mode if mode in self.graphs else _ALL
-        result = np.full(origins.size, np.nan)
-        valid = (origins >= 0) & (destinations >= 0)
-        if not valid.any():
-            return result
-        origin, destination = origins[valid], destinations[valid]
         size = self.graphs[graph_key].shape[0]
-        wanted = np.flatnonzero(np.bincount(origin, minlength=size))
-        table = self._table(graph_key, wanted)
-        row_of_node = np.zeros(size, dtype=np.intp)
-        row_of_node[wanted] = np.arange(wanted.size)
-        result[valid] = table[row_of_node[origin], destination]
-        return np.where(np.isinf(result), np.nan, result)
+        valid = (origins >= 0) & (destinations >= 0)
+        everywhere = bool(valid.all())
+        origin, destination = (
+            (origins, destinations) if everywhere else (origins[valid], destinations[valid])
+        )
+        if origin.size == 0:
+            return np.full(origins.size, np.nan)
+        if size <= _ALL_PAIRS_UP_TO:
+            # The whole matrix of a small network is one array: one gather per trip.
+            dense = self._dense.get(graph_key)
+            if dense is None:
+                dense = self._table(graph_key, np.arange(size))
+                dense = self._dense[graph_key] = np.where(np.isinf(dense), np.nan, dense)
+            found = dense[origin, destination]
+        else:
+            wanted = np.flatnonzero(np.bincount(origin, minlength=size))
+            table = self._table(graph_key, wanted)
+            row_of_node = np.zeros(size, dtype=np.intp)
+            row_of_node[wanted] = np.arange(wanted.size)
+            found = table[row_of_node[origin], destination]
+            found[np.isinf(found)] = np.nan
+        if everywhere:
+            return np.asarray(found, dtype=np.float64)
+        result = np.full(origins.size, np.nan)
+        result[valid] = found
+        return result
 
     def _table(self, graph_key: str, wanted: np.ndarray) -> np.ndarray:
         """Rows of the shortest-path matrix for the ``wanted`` origins, computed once each."""
@@ -225,7 +256,6 @@ def from_stops(request: DistanceRequest) -> DistanceAnswer:
     network = load_network(path)
     origins = network.nodes(request.columns["from_stop"])
     destinations = network.nodes(request.columns["to_stop"])
-    km = np.full(size, np.nan)
     codes = request.mode_codes
     if codes is None:  # a caller that names modes only
         names, codes = np.unique(request.mode_ids.astype(str), return_inverse=True)
@@ -233,9 +263,13 @@ def from_stops(request: DistanceRequest) -> DistanceAnswer:
         names = np.asarray((*request.modes.ids, ""), dtype=object)
         codes = np.where(codes < 0, len(request.modes.ids), codes)  # no mode: the last name
     present = np.flatnonzero(np.bincount(codes, minlength=1))
-    for code in present.tolist():
-        rows = np.flatnonzero(codes == code) if present.size > 1 else slice(None)
-        km[rows] = network.distances(str(names[code]), origins[rows], destinations[rows])
+    if present.size == 1:  # one mode, as a metro-only batch: no per-mode split
+        km = network.distances(str(names[present[0]]), origins, destinations)
+    else:
+        km = np.full(size, np.nan)
+        for code in present.tolist():
+            rows = np.flatnonzero(codes == code)
+            km[rows] = network.distances(str(names[code]), origins[rows], destinations[rows])
     unknown = (origins < 0) | (destinations < 0)
     # Two reasons, so a dictionary column: no text per row.
     reasons = pa.DictionaryArray.from_arrays(
