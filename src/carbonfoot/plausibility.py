@@ -157,13 +157,12 @@ class PlausibilityRules:
             return verdict
         user = users()
         rows = np.flatnonzero(computed)
-        if np.isfinite(max_daily[rows]).any():
-            key = np.stack([user[rows], local_day[rows], code[rows]])
-            _, group = np.unique(key, axis=1, return_inverse=True)
-            totals = np.bincount(group.ravel(), weights=distance_km[rows])
-            over = np.zeros(size, dtype=bool)
-            over[rows] = totals[group.ravel()] > max_daily[rows]
-            flag(over, "suspect_daily_distance")
+        limited = rows[np.isfinite(max_daily[rows])]
+        if limited.size:
+            flag(
+                _over_daily_distance(limited, user, local_day, code, distance_km, max_daily, size),
+                "suspect_daily_distance",
+            )
         if self.duplicate_window_s > 0:
             flag(
                 _near_duplicates(rows, user, code, started_us, self.duplicate_window_s, size),
@@ -174,6 +173,32 @@ class PlausibilityRules:
         return verdict
 
 
+def _over_daily_distance(
+    rows: npt.NDArray[np.intp],
+    user: npt.NDArray[np.int64],
+    local_day: npt.NDArray[np.int64],
+    code: npt.NDArray[np.int32],
+    distance_km: npt.NDArray[np.float64],
+    max_daily: npt.NDArray[np.float64],
+    size: int,
+) -> npt.NDArray[np.bool_]:
+    """Trips whose user's distance by that mode on that local day is over the mode's limit."""
+    users, days, modes = user[rows], local_day[rows], code[rows].astype(np.int64)
+    first_day = int(days.min())
+    day_count = int(days.max()) - first_day + 1
+    mode_count = int(modes.max()) + 1
+    if fits_packed_key(int(users.max()) + 1, day_count * mode_count):
+        key = (users * day_count + (days - first_day)) * mode_count + modes
+        _, group = np.unique(key, return_inverse=True)
+    else:
+        _, group = np.unique(np.stack([users, days, modes]), axis=1, return_inverse=True)
+    group = group.ravel()
+    totals = np.bincount(group, weights=distance_km[rows])
+    over = np.zeros(size, dtype=bool)
+    over[rows] = totals[group] > max_daily[rows]
+    return over
+
+
 def _overlapping(
     rows: npt.NDArray[np.intp],
     user: npt.NDArray[np.int64],
@@ -182,23 +207,22 @@ def _overlapping(
     size: int,
 ) -> npt.NDArray[np.bool_]:
     """Trips that start before an earlier trip of the same user has ended (touching is fine)."""
-    base = int(min(start[rows].min(), end[rows].min()))
-    span = int(max(start[rows].max(), end[rows].max())) - base + 1
     flagged = np.zeros(size, dtype=bool)
-    users = user[rows]
+    every = rows.size == size  # the usual batch: no row left out, no subsets to copy
+    positions = group_time_order(user if every else user[rows], start if every else start[rows])
+    order = positions if every else rows[positions]
+    users, start_of, end_of = user[order], start[order], end[order]
+    base = int(min(start_of.min(), end_of.min()))
+    span = int(max(start_of.max(), end_of.max())) - base + 1
     if fits_packed_key(int(users.max()) + 1, span):
-        # One int64 key per trip, user-major: a user's keys all lie above the previous
+        # Times shifted per user, user-major: a user's keys all lie above the previous
         # user's, so a running maximum of end keys never crosses from one user to the next.
         offset = users * span - base
-        start_key = start[rows] + offset
-        order = np.argsort(start_key, kind="stable")
-        start_key = start_key[order]
-        end_key = (end[rows] + offset)[order]
-        order = rows[order]
+        start_key = start_of + offset
+        end_key = end_of + offset
     else:  # times too far apart to share one key: rank them first
-        order = rows[np.lexsort((rows, start[rows], users))]
-        _, ranks = np.unique(np.concatenate([start[order], end[order]]), return_inverse=True)
-        new_user = np.r_[True, user[order][1:] != user[order][:-1]]
+        _, ranks = np.unique(np.concatenate([start_of, end_of]), return_inverse=True)
+        new_user = np.r_[True, users[1:] != users[:-1]]
         offset = np.cumsum(new_user) * (2 * order.size + 1)
         start_key = ranks[: order.size] + offset
         end_key = ranks[order.size :] + offset
