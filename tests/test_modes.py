@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from carbonfoot import Mode, SpeedRange, UnknownModeError
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable, normalise_label
@@ -107,3 +110,28 @@ def test_every_built_in_mode_states_the_basis_of_its_speed_bound(catalog: Catalo
     for mode in catalog.modes.modes:
         assert mode.speed.basis
         assert mode.speed.max_kmh > mode.speed.min_kmh >= 0
+
+
+def _label_variants(catalog: Catalog) -> st.SearchStrategy[str | None]:
+    labels = [label for mode in catalog.modes.modes for label in (mode.id, *mode.aliases)]
+    known = st.sampled_from(labels)
+    varied = st.builds(
+        lambda label, pad, upper: (
+            (" " * pad) + (label.upper() if upper else label).replace("-", "_")
+        ),
+        known,
+        st.integers(0, 2),
+        st.booleans(),
+    )
+    return st.none() | known | varied | st.text(max_size=6)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_column_of_labels_resolves_as_each_label_alone(
+    catalog: Catalog, data: st.DataObject
+) -> None:
+    labels = data.draw(st.lists(_label_variants(catalog), max_size=30))
+    codes = catalog.modes.codes(pa.array(labels, type=pa.string()))
+    expected = [UNKNOWN_MODE if label is None else catalog.modes.code_of(label) for label in labels]
+    assert codes.tolist() == expected

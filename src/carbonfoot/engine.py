@@ -192,13 +192,9 @@ class Engine:
 
     def mode_codes(self, labels: Any) -> npt.NDArray[np.int32]:
         """Mode codes (index into :attr:`modes`, -1 if unknown) for an array of labels."""
-        encoded = pa.array(labels, type=pa.string()).dictionary_encode()
-        distinct = np.array(
-            [*self.modes.codes_of(encoded.dictionary.to_pylist()), -1], dtype=np.int32
-        )
-        return np.asarray(
-            distinct[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)], dtype=np.int32
-        )
+        if not isinstance(labels, pa.Array | pa.ChunkedArray):
+            labels = pa.array(labels, type=pa.string())
+        return self.modes.codes(labels)
 
     def prepare(
         self,

@@ -188,7 +188,7 @@ def read_trips(
         detail=lambda rows: pa.array(first_row[rows] + 1).cast(pa.string()),
     )
     rejections.reject(_blank(user_id), "missing_user", "user_id", "is empty")
-    mode_code = _mode_codes(mode_label, modes)
+    mode_code = modes.codes(mode_label)
     rejections.reject(_blank(mode_label), "unknown_mode", "mode", "is empty")
     rejections.reject_value(
         mode_code == UNKNOWN_MODE,
@@ -425,15 +425,6 @@ def _duplicates(trip_id: pa.Array, ok: BoolArray) -> tuple[npt.NDArray[np.int64]
         first_row[present] = first_of_code[codes[present]]
     duplicate = (first_row != np.arange(size)) & ok
     return first_row, duplicate
-
-
-def _mode_codes(labels: pa.Array, modes: ModeTable) -> npt.NDArray[np.int32]:
-    encoded = labels.dictionary_encode()
-    codes_of_distinct = np.array(
-        [*modes.codes_of(encoded.dictionary.to_pylist()), UNKNOWN_MODE], dtype=np.int32
-    )
-    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    return np.asarray(codes_of_distinct[indices], dtype=np.int32)
 
 
 def _derive_distances(

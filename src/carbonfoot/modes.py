@@ -19,6 +19,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from attrs import field, frozen, validators
 
 from carbonfoot.errors import UnknownModeError
@@ -128,6 +132,8 @@ class ModeTable:
                     )
                 self._code_by_label[key] = code
         self.ids: tuple[str, ...] = tuple(mode.id for mode in self.modes)
+        self._lookup_keys: pa.Array | None = None
+        self._lookup_codes = np.zeros(0, dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self.modes)
@@ -147,6 +153,35 @@ class ModeTable:
                 f"unknown mode {label!r}; installed modes: {', '.join(self.ids)}"
             )
         return self.modes[code]
+
+    def codes(self, labels: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int32]:
+        """The code of each label of a text column (:data:`UNKNOWN_MODE` if none or null).
+
+        Labels already in lookup form (``walk``, ``地铁``) are found by one hash probe per
+        row; only the others are normalised, once per distinct label.
+        """
+        if self._lookup_keys is None:
+            self._lookup_keys = pa.array(list(self._code_by_label), type=pa.string())
+            self._lookup_codes = np.array(
+                [*self._code_by_label.values(), UNKNOWN_MODE], dtype=np.int32
+            )
+        if labels.type != pa.string():
+            labels = labels.cast(pa.string())
+        found = pc.index_in(labels, value_set=self._lookup_keys)
+        unknown = len(self._lookup_codes) - 1
+        if found.null_count == 0:
+            return np.asarray(self._lookup_codes[found.to_numpy()], dtype=np.int32)
+        index = found.fill_null(unknown).to_numpy()
+        codes = self._lookup_codes[index]
+        missed = np.flatnonzero(index == unknown)
+        encoded = labels.take(pa.array(missed)).dictionary_encode()
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        distinct = np.array(
+            [*self.codes_of(encoded.dictionary.to_pylist()), UNKNOWN_MODE], dtype=np.int32
+        )
+        codes[missed] = distinct[encoded.indices.fill_null(len(distinct) - 1).to_numpy()]
+        return np.asarray(codes, dtype=np.int32)
 
     def codes_of(self, labels: Iterable[str | None]) -> list[int]:
         """Codes for a sequence of distinct labels (``None`` gives :data:`UNKNOWN_MODE`)."""
