@@ -178,14 +178,27 @@ def carbonfoot_credits(
     savings to whole milligrams, and the policy's award over a :class:`PolicyBatch`
     (local days computed lazily, from the start times, in the policy's time zone).
     """
-    savings_g = engine.savings_g(trips.mode_code, trips.distance_km)
+    return credits_from_arrays(
+        engine, trips.mode_code, trips.distance_km, trips.user, trips.started_us
+    )
+
+
+def credits_from_arrays(
+    engine: Engine,
+    mode_code: npt.NDArray[np.int32],
+    distance_km: npt.NDArray[np.float64],
+    user: npt.NDArray[np.int64],
+    started_us: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """:func:`carbonfoot_credits` from the columns themselves."""
+    savings_g = engine.savings_g(mode_code, distance_km)
     batch = PolicyBatch(
         whole_milligrams(savings_g),
-        np.ones(trips.size, dtype=np.bool_),
-        trips.user,
-        _local_days_of(trips.started_us, engine.policy.timezone),
-        trips.started_us,
-        mode=trips.mode_code,
+        np.ones(mode_code.size, dtype=np.bool_),
+        user,
+        _local_days_of(started_us, engine.policy.timezone),
+        started_us,
+        mode=mode_code,
         mode_ids=engine.modes.ids,
         mode_categories=tuple(mode.category for mode in engine.modes.modes),
     )

@@ -66,20 +66,6 @@ class PreparedBatch:
     users: Callable[[], npt.NDArray[np.int64]]
 
 
-class _UserCodes:
-    """Integer codes of a column of user ids, encoded on first use and kept."""
-
-    def __init__(self, user_ids: pa.Array) -> None:
-        self._user_ids = user_ids
-        self._codes: npt.NDArray[np.int64] | None = None
-
-    def __call__(self) -> npt.NDArray[np.int64]:
-        if self._codes is None:
-            encoded = self._user_ids.dictionary_encode().indices.fill_null(-1)
-            self._codes = np.asarray(encoded.to_numpy(zero_copy_only=False), dtype=np.int64)
-        return self._codes
-
-
 @frozen
 class TripResult:
     """One trip computed by :meth:`Engine.trip`: the same numbers a batch row would have."""
@@ -254,7 +240,7 @@ class Engine:
         )
         computed = rejections.ok.copy()
         distance_km = np.where(computed, columns.distance_km, np.nan)
-        users = _UserCodes(columns.user_id)
+        users = columns.user_codes
         verdict = self.plausibility.check(
             computed=computed,
             codes=codes,

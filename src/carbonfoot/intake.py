@@ -11,6 +11,7 @@ distinct values of a column (mode labels, unit spellings), never over trips.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from attrs import frozen
 
+from carbonfoot.background import Deferred
 from carbonfoot.distances import REPORTED, DistanceProvider, DistanceRequest
 from carbonfoot.errors import InputError, PluginError
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable
@@ -94,6 +96,7 @@ class TripColumns:
     source_names: tuple[str, ...]
     status: npt.NDArray[np.int8]
     rejections: _Rejections
+    user_codes: Deferred[npt.NDArray[np.int64]]
 
 
 def to_arrow_table(trips: Any) -> pa.Table:
@@ -168,17 +171,26 @@ def read_trips(
     user_id = pc.utf8_trim_whitespace(_as_text(column("user_id")))
     mode_label = _as_text(column("mode"))
 
-    rejections.reject(_blank(trip_id), "missing_trip_id", "trip_id", "is empty")
+    # Trip-id uniqueness and user codes (for the daily cap and the plausibility checks)
+    # each hash a whole text column; on a large batch they run on another core while the
+    # other columns are read here. Rejections are still applied in their fixed order.
+    first_rows = Deferred(partial(_first_rows, trip_id), size) if known_duplicates is None else None
+    user_codes = Deferred(partial(_integer_codes, user_id), size)
+    blank_trip, blank_user, blank_mode = _blank(trip_id), _blank(user_id), _blank(mode_label)
+    mode_code = modes.codes(mode_label)
+    rejections.reject(blank_trip, "missing_trip_id", "trip_id", "is empty")
     if known_duplicates is None:
-        first_row, duplicate = _duplicates(trip_id, rejections.ok)
-        first_row = row_numbers[first_row]
+        assert first_rows is not None
+        first = first_rows()
+        duplicate = (first != np.arange(size)) & rejections.ok
+        first_row = row_numbers[first]
     elif known_duplicates[0].size == 0:
         first_row, duplicate = row_numbers, np.zeros(size, dtype=np.bool_)
     else:
-        duplicate_rows, first_rows = known_duplicates
+        duplicate_rows, first_of_duplicate = known_duplicates
         position = np.minimum(np.searchsorted(duplicate_rows, row_numbers), duplicate_rows.size - 1)
         duplicate = (duplicate_rows[position] == row_numbers) & rejections.ok
-        first_row = np.where(duplicate, first_rows[position], row_numbers)
+        first_row = np.where(duplicate, first_of_duplicate[position], row_numbers)
     rejections.reject_value(
         duplicate,
         "duplicate_trip_id",
@@ -187,9 +199,8 @@ def read_trips(
         " already appears in row ",
         detail=lambda rows: pa.array(first_row[rows] + 1).cast(pa.string()),
     )
-    rejections.reject(_blank(user_id), "missing_user", "user_id", "is empty")
-    mode_code = modes.codes(mode_label)
-    rejections.reject(_blank(mode_label), "unknown_mode", "mode", "is empty")
+    rejections.reject(blank_user, "missing_user", "user_id", "is empty")
+    rejections.reject(blank_mode, "unknown_mode", "mode", "is empty")
     rejections.reject_value(
         mode_code == UNKNOWN_MODE,
         "unknown_mode",
@@ -262,6 +273,7 @@ def read_trips(
         source_names=(REPORTED, *(provider.id for provider in providers)),
         status=rejections.status,
         rejections=rejections,
+        user_codes=user_codes,
     )
 
 
@@ -409,12 +421,12 @@ def _blank(values: pa.Array) -> BoolArray:
     return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
-def _duplicates(trip_id: pa.Array, ok: BoolArray) -> tuple[npt.NDArray[np.int64], BoolArray]:
-    """For each row, the first row with the same trip id, and whether this row repeats it."""
+def _first_rows(trip_id: pa.Array) -> npt.NDArray[np.int64]:
+    """For each row, the first row with the same trip id (its own row if none before it)."""
     size = len(trip_id)
     first_row = np.arange(size, dtype=np.int64)
     if len(pc.unique(trip_id.drop_null())) == size - trip_id.null_count:
-        return first_row, np.zeros(size, dtype=np.bool_)  # every id distinct: the usual case
+        return first_row  # every id distinct: the usual case
     encoded = trip_id.dictionary_encode()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     present = np.flatnonzero(codes >= 0)
@@ -423,8 +435,13 @@ def _duplicates(trip_id: pa.Array, ok: BoolArray) -> tuple[npt.NDArray[np.int64]
         first_of_code = np.empty(len(encoded.dictionary), dtype=np.int64)
         first_of_code[unique_codes] = present[first_index]
         first_row[present] = first_of_code[codes[present]]
-    duplicate = (first_row != np.arange(size)) & ok
-    return first_row, duplicate
+    return first_row
+
+
+def _integer_codes(values: pa.Array) -> npt.NDArray[np.int64]:
+    """One integer per distinct value (-1 for null), in order of first appearance."""
+    encoded = values.dictionary_encode().indices.fill_null(-1)
+    return np.asarray(encoded.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _derive_distances(

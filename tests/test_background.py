@@ -1,0 +1,54 @@
+"""Steps deferred to another core give the same batch results as on the calling thread."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from carbonfoot import Engine, background
+from carbonfoot.background import Deferred
+from carbonfoot.synthetic import generate_trips
+
+
+def test_a_deferred_step_runs_once_and_reraises_where_collected() -> None:
+    calls: list[int] = []
+
+    def step() -> int:
+        calls.append(1)
+        return 7
+
+    for rows in (10, background.BACKGROUND_FROM_ROWS):
+        calls.clear()
+        deferred = Deferred(step, rows)
+        assert deferred() == 7
+        assert deferred() == 7
+        assert calls == [1]
+
+    def broken() -> int:
+        raise ValueError("bad column")
+
+    deferred = Deferred(broken, background.BACKGROUND_FROM_ROWS)  # fails in the background
+    with pytest.raises(ValueError, match="bad column"):
+        deferred()
+
+
+def test_a_small_batch_never_computes_what_it_does_not_use() -> None:
+    calls: list[int] = []
+    Deferred(lambda: calls.append(1), 10)
+    assert calls == []
+
+
+def test_a_large_batch_gives_the_same_results_on_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Enough rows to use the background thread, with duplicates and bad rows among them.
+    trips = generate_trips(
+        background.BACKGROUND_FROM_ROWS, users=20_000, seed=5, bad_row_share=0.02
+    )
+    engine = Engine(policy_params={"daily_cap": "300"})
+    threaded = engine.compute(trips).table
+    monkeypatch.setattr(background, "BACKGROUND_FROM_ROWS", 10**12)
+    inline = engine.compute(trips).table
+    assert threaded.equals(inline)
+    assert pa.compute.sum(threaded["credits"]).as_py() > 0
+    assert "duplicate_trip_id" in threaded["status"].to_pylist()
