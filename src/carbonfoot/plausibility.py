@@ -127,7 +127,9 @@ class PlausibilityRules:
             [[getattr(limit, name) for name in _MODE_LIMITS] for limit in self.limits]
             or [[0, 1, 1, 1]]
         )
-        min_kmh, max_kmh, max_trip, max_daily = (table[code, i] for i in range(4))
+        min_kmh, max_kmh, max_trip, max_daily = (
+            np.ascontiguousarray(table[:, i]) for i in range(4)
+        )
 
         def flag(mask: npt.NDArray[np.bool_], status: str) -> None:
             chosen = mask & computed & (verdict == 0)
@@ -139,17 +141,17 @@ class PlausibilityRules:
             else np.where(ended_us >= started_us, ended_us, started_us)
         )
         if ended_us is not None:
+            # A trip with an end time is checked, a zero duration with a distance being
+            # infinitely fast; an end before the start is the intake's rejection, not ours.
             duration_h = (end - started_us) / _MICROS_PER_HOUR
             with np.errstate(divide="ignore", invalid="ignore"):
                 speed = np.where(duration_h > 0, distance_km / duration_h, np.inf)
-            has_end = ended_us != started_us
             flag(
-                (has_end | (duration_h == 0))
-                & ((speed > max_kmh) | (speed < min_kmh))
-                & (ended_us >= started_us),
+                ((speed > max_kmh[code]) | (speed < min_kmh[code])) & (ended_us >= started_us),
                 "suspect_speed",
             )
-        flag(distance_km > max_trip, "suspect_distance")
+        if np.isfinite(max_trip).any():
+            flag(distance_km > max_trip[code], "suspect_distance")
         need_users = (
             np.isfinite(max_daily).any() or self.check_overlap or self.duplicate_window_s > 0
         )
@@ -157,7 +159,7 @@ class PlausibilityRules:
             return verdict
         user = users()
         rows = np.flatnonzero(computed)
-        limited = rows[np.isfinite(max_daily[rows])]
+        limited = rows[np.isfinite(max_daily[code[rows]])]
         if limited.size:
             flag(
                 _over_daily_distance(limited, user, local_day, code, distance_km, max_daily, size),
@@ -195,7 +197,7 @@ def _over_daily_distance(
     group = group.ravel()
     totals = np.bincount(group, weights=distance_km[rows])
     over = np.zeros(size, dtype=bool)
-    over[rows] = totals[group] > max_daily[rows]
+    over[rows] = totals[group] > max_daily[modes]
     return over
 
 
