@@ -17,14 +17,12 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from carbonfoot import (
     DistanceAnswer,
@@ -35,6 +33,9 @@ from carbonfoot import (
     hookimpl,
 )
 from carbonfoot.geo import great_circle_km
+
+if TYPE_CHECKING:  # scipy is imported when a feed is first read, not with the plugin
+    from scipy.sparse import csr_matrix
 
 ROUTE_TYPE_MODES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry", 11: "bus", 12: "metro"}
 _EXTENDED = (
@@ -137,6 +138,8 @@ class Network:
         if missing:
             # A small network is solved for every origin at once; a large one origin by origin.
             indices = None if graph.shape[0] <= _ALL_PAIRS_UP_TO else missing
+            from scipy.sparse.csgraph import dijkstra
+
             rows = np.atleast_2d(dijkstra(graph, directed=True, indices=indices))
             for node, row in zip(
                 range(graph.shape[0]) if indices is None else missing, rows, strict=True
@@ -243,6 +246,8 @@ def _graph(origin: np.ndarray, target: np.ndarray, length: np.ndarray, size: int
         if origin.size
         else np.zeros(0, bool)
     )
+    from scipy.sparse import csr_matrix
+
     return csr_matrix((length[first], (origin[first], target[first])), shape=(size, size))
 
 
