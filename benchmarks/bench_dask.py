@@ -10,6 +10,9 @@ row group). Policy: 10 g per credit, at most 200 credits a user a day.
 2. In this process, with the cluster already running: the job alone (read, compute,
    write), for 1 and 2 workers, and the single-process job (read, ``Engine.compute``,
    write), median of ``--runs``. These give the per-core throughput for the estimate.
+3. The I/O floor: pyarrow alone reading the input file and writing the single process's
+   output table as Parquet, median of ``--runs``; no engine can produce this output from
+   this file faster.
 
 The outputs of the three commands are compared (the same rows, columns and types), or the
 benchmark stops: a fast wrong answer does not count. The 1-minute load average before and
@@ -67,6 +70,18 @@ def warm_single(source: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+def io_floor(source: Path, output: Path, scratch: Path) -> float:
+    """pyarrow alone reading the input and writing the single process's output table:
+    what any engine producing this output from this file pays before computing anything."""
+    import pyarrow.parquet as pq
+
+    result = pq.read_table(output)
+    started = time.perf_counter()
+    pq.read_table(source)
+    pq.write_table(result, scratch)
+    return time.perf_counter() - started
+
+
 def warm_dask(client: Any, source: Path, out: Path, partition_rows: int) -> float:
     import carbonfoot.dask
     from carbonfoot import Engine
@@ -108,6 +123,12 @@ def main() -> None:
             out / "single.parquet", out / "w2.parquet"
         )
         warm = warm_runs(source, out, args.runs, args.partition_rows)
+        floor = median(
+            [
+                io_floor(source, out / "single.parquet", out / "floor.parquet")
+                for _ in range(args.runs)
+            ]
+        )
     if not identical:
         raise SystemExit("the Dask runs' output differs from the single process's")
     whole = {name: median(values) for name, values in times.items()}
@@ -126,6 +147,10 @@ def main() -> None:
         "overhead_1_worker_over_single": round(whole["workers_1"] / whole["single"], 2),
         "overhead_1_worker_over_single_warm": round(warm["workers_1"] / warm["single"], 2),
         "trips_per_s_warm": {name: round(args.trips / value) for name, value in warm.items()},
+        "io_floor_s": round(floor, 2),
+        "io_floor_trips_per_s": round(args.trips / floor),
+        "single_over_io_floor_warm": round(warm["single"] / floor, 2),
+        "target_trips_per_s_single": 5_000_000,
         "all_runs_s": {name: [round(t, 2) for t in values] for name, values in times.items()},
     }
     record("dask_scaling", result)
@@ -143,6 +168,11 @@ def main() -> None:
     print(
         f"  1 worker / one process: {result['overhead_1_worker_over_single']}x "
         f"(warm {result['overhead_1_worker_over_single_warm']}x)"
+    )
+    print(
+        f"  I/O floor (pyarrow reads the input, writes the same output): {floor:.2f} s, "
+        f"at most {args.trips / floor:,.0f} trips/s for any engine; one process warm is "
+        f"{result['single_over_io_floor_warm']}x it"
     )
     print(f"  outputs identical: {identical}")
 
