@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import pyarrow as pa
 import pytest
 
 from carbonfoot import Engine, background
 from carbonfoot.background import Deferred
 from carbonfoot.synthetic import generate_trips
+
+
+def _deferred_in_child() -> int:
+    return Deferred(lambda: 42, background.BACKGROUND_FROM_ROWS)()
 
 
 def test_a_deferred_step_runs_once_and_reraises_where_collected() -> None:
@@ -52,3 +59,13 @@ def test_a_large_batch_gives_the_same_results_on_one_thread(
     assert threaded.equals(inline)
     assert pa.compute.sum(threaded["credits"]).as_py() > 0
     assert "duplicate_trip_id" in threaded["status"].to_pylist()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_still_runs_deferred_steps() -> None:
+    # The pool exists in this process; a child forked now has none of its threads.
+    assert Deferred(lambda: 1, background.BACKGROUND_FROM_ROWS)() == 1
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        answer = pool.apply_async(_deferred_in_child)
+        assert answer.get(timeout=30) == 42
