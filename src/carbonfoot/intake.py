@@ -179,18 +179,17 @@ def read_trips(
     blank_trip, blank_user, blank_mode = _blank(trip_id), _blank(user_id), _blank(mode_label)
     mode_code = modes.codes(mode_label)
     rejections.reject(blank_trip, "missing_trip_id", "trip_id", "is empty")
-    if known_duplicates is None:
-        assert first_rows is not None
+    if first_rows is not None:
         first = first_rows()
         duplicate = (first != np.arange(size)) & rejections.ok
         first_row = row_numbers[first]
-    elif known_duplicates[0].size == 0:
-        first_row, duplicate = row_numbers, np.zeros(size, dtype=np.bool_)
-    else:
+    elif known_duplicates is not None and known_duplicates[0].size:
         duplicate_rows, first_of_duplicate = known_duplicates
         position = np.minimum(np.searchsorted(duplicate_rows, row_numbers), duplicate_rows.size - 1)
         duplicate = (duplicate_rows[position] == row_numbers) & rejections.ok
         first_row = np.where(duplicate, first_of_duplicate[position], row_numbers)
+    else:  # the file's ids were all distinct
+        first_row, duplicate = row_numbers, np.zeros(size, dtype=np.bool_)
     rejections.reject_value(
         duplicate,
         "duplicate_trip_id",
