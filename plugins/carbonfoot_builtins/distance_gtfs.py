@@ -33,6 +33,7 @@ from carbonfoot import (
     hookimpl,
 )
 from carbonfoot.geo import great_circle_km
+from carbonfoot.lookup import TextLookup
 
 if TYPE_CHECKING:  # scipy is imported when a feed is first read, not with the plugin
     from scipy.sparse import csr_matrix
@@ -69,8 +70,9 @@ class Network:
         self.node_of_stop = node_of_stop
         self.graphs = graphs
         self._rows: dict[tuple[str, int], np.ndarray] = {}
-        self._known_stops = pa.array(list(node_of_stop), type=pa.string())
-        self._node_of_known = np.fromiter(node_of_stop.values(), dtype=np.int32)
+        self._lookup = TextLookup(
+            node_of_stop, lambda stop: node_of_stop.get(stop.strip(), -1), missing=-1
+        )
         self._dense: dict[str, np.ndarray] = {}
 
     def nodes(self, stops: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -79,26 +81,7 @@ class Network:
         Ids are looked up as written first (one hash probe per row); only the rows that
         miss are trimmed and looked up again, once per distinct id.
         """
-        text = stops if stops.type == pa.string() else stops.cast(pa.string())
-        found = pc.index_in(text, value_set=self._known_stops)
-        if found.null_count == 0:
-            return self._node_of_known[found.to_numpy()]
-        index = found.fill_null(-1).to_numpy()
-        nodes = np.where(index >= 0, self._node_of_known[index], -1).astype(np.int32)
-        missed = np.flatnonzero(index < 0)
-        encoded = text.take(pa.array(missed)).dictionary_encode()
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        known = np.array(
-            [
-                self.node_of_stop.get((stop or "").strip(), -1)
-                for stop in encoded.dictionary.to_pylist()
-            ]
-            + [-1],
-            dtype=np.int32,
-        )
-        nodes[missed] = known[encoded.indices.fill_null(len(known) - 1).to_numpy()]
-        return nodes
+        return self._lookup(stops)
 
     def distances(self, mode: str, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
         """Shortest path length in km for each (origin, destination) node pair of ``mode``."""

@@ -22,10 +22,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 from attrs import field, frozen, validators
 
 from carbonfoot.errors import UnknownModeError
+from carbonfoot.lookup import TextLookup
 
 __all__ = ["UNKNOWN_MODE", "Mode", "ModeTable", "SpeedRange", "normalise_label"]
 
@@ -132,8 +132,7 @@ class ModeTable:
                     )
                 self._code_by_label[key] = code
         self.ids: tuple[str, ...] = tuple(mode.id for mode in self.modes)
-        self._lookup_keys: pa.Array | None = None
-        self._lookup_codes = np.zeros(0, dtype=np.int32)
+        self._lookup: TextLookup | None = None
 
     def __len__(self) -> int:
         return len(self.modes)
@@ -160,28 +159,9 @@ class ModeTable:
         Labels already in lookup form (``walk``, ``地铁``) are found by one hash probe per
         row; only the others are normalised, once per distinct label.
         """
-        if self._lookup_keys is None:
-            self._lookup_keys = pa.array(list(self._code_by_label), type=pa.string())
-            self._lookup_codes = np.array(
-                [*self._code_by_label.values(), UNKNOWN_MODE], dtype=np.int32
-            )
-        if labels.type != pa.string():
-            labels = labels.cast(pa.string())
-        found = pc.index_in(labels, value_set=self._lookup_keys)
-        unknown = len(self._lookup_codes) - 1
-        if found.null_count == 0:
-            return np.asarray(self._lookup_codes[found.to_numpy()], dtype=np.int32)
-        index = found.fill_null(unknown).to_numpy()
-        codes = self._lookup_codes[index]
-        missed = np.flatnonzero(index == unknown)
-        encoded = labels.take(pa.array(missed)).dictionary_encode()
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        distinct = np.array(
-            [*self.codes_of(encoded.dictionary.to_pylist()), UNKNOWN_MODE], dtype=np.int32
-        )
-        codes[missed] = distinct[encoded.indices.fill_null(len(distinct) - 1).to_numpy()]
-        return np.asarray(codes, dtype=np.int32)
+        if self._lookup is None:
+            self._lookup = TextLookup(self._code_by_label, self.code_of, UNKNOWN_MODE)
+        return self._lookup(labels)
 
     def codes_of(self, labels: Iterable[str | None]) -> list[int]:
         """Codes for a sequence of distinct labels (``None`` gives :data:`UNKNOWN_MODE`)."""
