@@ -209,9 +209,10 @@ class Engine:
             known_duplicates=known_duplicates,
         )
         codes = columns.mode_code
-        local_day = local_days(
-            np.where(columns.started_valid, columns.started_us, 0), self.policy.timezone
-        )
+        started_us = columns.started_us
+        if not columns.started_valid.all():
+            started_us = np.where(columns.started_valid, started_us, 0)
+        local_day = local_days(started_us, self.policy.timezone)
         if self.single_cell:
             district = np.zeros(columns.size, dtype=np.intp)
             interval = np.zeros(columns.size, dtype=np.intp)
@@ -239,7 +240,11 @@ class Engine:
             f" has no baseline in methodology {self.baseline.spec!r}{where}",
         )
         computed = rejections.ok.copy()
-        distance_km = np.where(computed, columns.distance_km, np.nan)
+        distance_km = (
+            columns.distance_km
+            if computed.all()
+            else np.where(computed, columns.distance_km, np.nan)
+        )
         users = columns.user_codes
         verdict = self.plausibility.check(
             computed=computed,

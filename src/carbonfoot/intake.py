@@ -20,11 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from attrs import frozen
 
+from carbonfoot.arrow import one_array
 from carbonfoot.background import Deferred
 from carbonfoot.distances import REPORTED, DistanceProvider, DistanceRequest
+from carbonfoot.distinct import repeats, value_codes
 from carbonfoot.errors import InputError, PluginError
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable
 from carbonfoot.plausibility import SUSPECT_STATUSES
+from carbonfoot.text import empty_or_null, trim_whitespace
 from carbonfoot.times import parse_times
 from carbonfoot.units import (
     DISTANCE_UNITS,
@@ -159,30 +162,36 @@ def read_trips(
     default_km = _default_unit_km(default_unit)
 
     def column(name: str) -> pa.Array:
-        chunked = table.column(names[name])
-        return chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+        return one_array(table.column(names[name]))
 
     size = table.num_rows
     if row_numbers is None:
         row_numbers = np.arange(size, dtype=np.int64) + row_offset
     rejections = _Rejections(size, row_numbers)
     # Ids are trimmed: "a1" and "a1 " are one trip (and one user), never two.
-    trip_id = pc.utf8_trim_whitespace(_as_text(column("trip_id")))
-    user_id = pc.utf8_trim_whitespace(_as_text(column("user_id")))
+    trip_id = trim_whitespace(_as_text(column("trip_id")))
+    user_id = trim_whitespace(_as_text(column("user_id")))
+    # Repeated trip ids, and user codes (for the daily cap and the plausibility checks),
+    # each take a pass over a whole text column; on a large batch they run on another
+    # core while the rest is read here. Rejections are still made in their fixed order.
+    repeated = Deferred(partial(repeats, trip_id), size) if known_duplicates is None else None
+    user_codes = Deferred(partial(value_codes, user_id), size)
     mode_label = _as_text(column("mode"))
-
-    # Trip-id uniqueness and user codes (for the daily cap and the plausibility checks)
-    # each hash a whole text column; on a large batch they run on another core while the
-    # other columns are read here. Rejections are still applied in their fixed order.
-    first_rows = Deferred(partial(_first_rows, trip_id), size) if known_duplicates is None else None
-    user_codes = Deferred(partial(_integer_codes, user_id), size)
-    blank_trip, blank_user, blank_mode = _blank(trip_id), _blank(user_id), _blank(mode_label)
+    blank_trip, blank_user = empty_or_null(trip_id), empty_or_null(user_id)
     mode_code = modes.codes(mode_label)
+    unknown = np.flatnonzero(mode_code == UNKNOWN_MODE)  # blank labels are among these
+    blank_mode = np.zeros(size, dtype=np.bool_)
+    blank_mode[unknown] = _blank(mode_label.take(pa.array(unknown)))
     rejections.reject(blank_trip, "missing_trip_id", "trip_id", "is empty")
-    if first_rows is not None:
-        first = first_rows()
-        duplicate = (first != np.arange(size)) & rejections.ok
-        first_row = row_numbers[first]
+    if repeated is not None:
+        again, first = repeated()
+        duplicate = np.zeros(size, dtype=np.bool_)
+        duplicate[again] = True
+        duplicate &= rejections.ok
+        first_row = row_numbers
+        if again.size:
+            first_row = row_numbers.copy()
+            first_row[again] = row_numbers[first]
     elif known_duplicates is not None and known_duplicates[0].size:
         duplicate_rows, first_of_duplicate = known_duplicates
         position = np.minimum(np.searchsorted(duplicate_rows, row_numbers), duplicate_rows.size - 1)
@@ -214,7 +223,7 @@ def read_trips(
         column("distance_unit") if "distance_unit" in names else None, default_km, size, rejections
     )
     with np.errstate(invalid="ignore", over="ignore"):
-        distance_km = distance * unit_km
+        distance_km = np.multiply(distance, unit_km)  # a new array: providers fill it in
     rejections.reject_value(
         rejections.ok & given & ~(distance_km <= MAX_TRIP_KM),
         "bad_distance",
@@ -222,7 +231,7 @@ def read_trips(
         distance_column,
         f" is longer than {MAX_TRIP_KM:,} km, the Earth's circumference",
     )
-    source = np.where(given, 0, -1).astype(np.int8)
+    source = given.astype(np.int8) - np.int8(1)  # 0 (reported) where given, else -1
     if provider_columns:
         _derive_distances(
             providers,
@@ -257,18 +266,19 @@ def read_trips(
             " is before started_at",
         )
     district = _as_text(column("district")) if "district" in names else None
+    every = not rejections.status.any()
     return TripColumns(
         size=size,
         trip_id=trip_id,
         user_id=user_id,
         mode_label=mode_label,
         mode_code=mode_code,
-        distance_km=np.where(rejections.ok, distance_km, np.nan),
+        distance_km=distance_km if every else np.where(rejections.ok, distance_km, np.nan),
         started_us=started_us,
         started_valid=started_valid,
         ended_us=ended_us,
         district=district,
-        distance_source=np.where(rejections.ok, source, -1).astype(np.int8),
+        distance_source=source if every else np.where(rejections.ok, source, np.int8(-1)),
         source_names=(REPORTED, *(provider.id for provider in providers)),
         status=rejections.status,
         rejections=rejections,
@@ -316,6 +326,8 @@ class _Rejections:
         return np.asarray(self.status == 0)
 
     def _claim(self, mask: BoolArray, status: str) -> npt.NDArray[np.intp]:
+        if not mask.any():
+            return np.zeros(0, dtype=np.intp)
         rows = np.flatnonzero(mask & (self.status == 0))
         self.status[rows] = STATUS_CODE[status]
         return rows
@@ -418,29 +430,6 @@ def _blank(values: pa.Array) -> BoolArray:
     empty = pc.equal(pc.binary_length(values), 0)
     blank = pc.or_kleene(empty, pc.utf8_is_space(values)).fill_null(True)
     return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=np.bool_)
-
-
-def _first_rows(trip_id: pa.Array) -> npt.NDArray[np.int64]:
-    """For each row, the first row with the same trip id (its own row if none before it)."""
-    size = len(trip_id)
-    first_row = np.arange(size, dtype=np.int64)
-    if len(pc.unique(trip_id.drop_null())) == size - trip_id.null_count:
-        return first_row  # every id distinct: the usual case
-    encoded = trip_id.dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    present = np.flatnonzero(codes >= 0)
-    if present.size:
-        unique_codes, first_index = np.unique(codes[present], return_index=True)
-        first_of_code = np.empty(len(encoded.dictionary), dtype=np.int64)
-        first_of_code[unique_codes] = present[first_index]
-        first_row[present] = first_of_code[codes[present]]
-    return first_row
-
-
-def _integer_codes(values: pa.Array) -> npt.NDArray[np.int64]:
-    """One integer per distinct value (-1 for null), in order of first appearance."""
-    encoded = values.dictionary_encode().indices.fill_null(-1)
-    return np.asarray(encoded.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _derive_distances(
@@ -574,10 +563,10 @@ def _default_unit_km(unit: str) -> float:
 
 def _unit_factors(
     values: pa.Array | None, default_km: float, size: int, rejections: _Rejections
-) -> npt.NDArray[np.float64]:
+) -> npt.NDArray[np.float64] | np.float64:
     """Kilometres per unit for each row: its ``distance_unit`` if given, else the default."""
     if values is None:
-        return np.full(size, default_km)
+        return np.float64(default_km)
     text = _as_text(values)
     encoded = pc.utf8_trim_whitespace(text).dictionary_encode()
     spellings: Sequence[str | None] = encoded.dictionary.to_pylist()
@@ -614,4 +603,6 @@ def _read_time(
 
 
 def _null_mask(values: pa.Array) -> BoolArray:
+    if values.null_count == 0:
+        return np.zeros(len(values), dtype=np.bool_)
     return np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=np.bool_)

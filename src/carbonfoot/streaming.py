@@ -29,6 +29,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from attrs import evolve
 
+from carbonfoot.arrow import one_array
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.io import file_format, iter_trip_batches
@@ -81,7 +82,7 @@ def repeated_trip_ids(
     """
     if len(trip_ids) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    ids = trip_ids.combine_chunks() if isinstance(trip_ids, pa.ChunkedArray) else trip_ids
+    ids = one_array(trip_ids)
     numbers = np.asarray(rows, dtype=np.int64)
     present = np.asarray(
         pc.invert(pc.equal(pc.binary_length(ids), 0))

@@ -47,8 +47,10 @@ def parse_times(values: pa.Array, timezone: str) -> tuple[Int64Array, BoolArray,
             values = pc.assume_timezone(
                 values, timezone, ambiguous="earliest", nonexistent="earliest"
             )
-        utc = values.cast(_UTC_MICROS, safe=False)
-        micros[:] = utc.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        utc = values.cast(_UTC_MICROS, safe=False).cast(pa.int64())
+        if utc.null_count == 0:  # read in place, no copy (the array is read-only)
+            return np.asarray(utc.to_numpy(), dtype=np.int64), ~missing, missing
+        micros[:] = utc.fill_null(0).to_numpy(zero_copy_only=False)
         return micros, ~missing, missing
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         missing = _null_mask(values)
@@ -150,6 +152,8 @@ def _cast_isolating_failures(text: pa.Array, target: pa.DataType) -> tuple[pa.Ar
 
 
 def _null_mask(values: pa.Array) -> BoolArray:
+    if values.null_count == 0:
+        return np.zeros(len(values), dtype=np.bool_)
     return _as_bool(pc.is_null(values))
 
 

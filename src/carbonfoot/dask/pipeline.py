@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 from attrs import frozen
 from dask.delayed import Delayed, delayed
 
+from carbonfoot.arrow import one_array
 from carbonfoot.dask.columns import FIRST, PART, ROW, TRIP, TRIP_KEY, USER
 from carbonfoot.dask.frames import frame_of, public_frame, result_frame
 from carbonfoot.dask.summary import exact_summary
@@ -298,5 +299,4 @@ def _column_named(columns: Sequence[str], wanted: str) -> str:
 
 
 def _arrow_column(part: pd.DataFrame, name: str) -> pa.Array:
-    column = to_arrow_table(part[[name]]).column(0)
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return one_array(to_arrow_table(part[[name]]).column(0))

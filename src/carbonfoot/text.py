@@ -1,0 +1,74 @@
+"""Whole-column facts about text, read straight from the Arrow buffers that hold it.
+
+Trimming ten million short ids with pyarrow's Unicode kernel copies the whole column,
+though almost no id has anything to trim. The bytes that decide are the first and last of
+each value: a value can only start or end with whitespace if one of them is an ASCII
+space or control byte or part of a multi-byte character. The kernel runs only when some
+value has such an edge, so its answer is always the kernel's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["empty_or_null", "layout", "trim_whitespace"]
+
+_LAST_SPACE_OR_CONTROL = 0x20
+_DELETE = 0x7F  # every byte above it belongs to a multi-byte character
+
+
+Offsets = npt.NDArray[np.int32] | npt.NDArray[np.int64]
+
+
+def layout(values: pa.Array) -> tuple[Offsets, Offsets, npt.NDArray[np.uint8]]:
+    """Each value's start and length in bytes, and the bytes, of a (large_)string array.
+
+    Starts and lengths keep the array's own offset width (32 bits for ``string``).
+    """
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise TypeError(f"expected a string array, got {values.type}")
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    buffers = values.buffers()
+    size = len(values)
+    stored = np.frombuffer(buffers[1], dtype=offset_type, count=values.offset + size + 1)
+    offsets: Offsets = stored[values.offset :]  # type: ignore[assignment]
+    data = np.zeros(0, np.uint8) if buffers[2] is None else np.frombuffer(buffers[2], np.uint8)
+    return offsets[:-1], np.diff(offsets), data
+
+
+def _is_text_array(values: pa.Array | pa.ChunkedArray) -> bool:
+    return isinstance(values, pa.Array) and (
+        pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    )
+
+
+def trim_whitespace(values: pa.Array) -> pa.Array:
+    """``pc.utf8_trim_whitespace(values)``, skipped when no value can start or end with
+    whitespace (then ``values`` itself is returned)."""
+    if not _is_text_array(values):
+        return pc.utf8_trim_whitespace(values)
+    starts, lengths, data = layout(values)
+    filled = np.flatnonzero(lengths) if (lengths == 0).any() else None
+    if filled is not None:
+        starts, lengths = starts[filled], lengths[filled]
+    if starts.size == 0:
+        return values
+    for edge in (data[starts], data[starts + lengths - 1]):
+        if ((edge <= _LAST_SPACE_OR_CONTROL) | (edge >= _DELETE)).any():
+            return pc.utf8_trim_whitespace(values)
+    return values
+
+
+def empty_or_null(values: pa.Array) -> npt.NDArray[np.bool_]:
+    """Rows that are null or the empty string."""
+    if not _is_text_array(values):
+        empty = pc.equal(pc.binary_length(values), 0).fill_null(True)
+        return np.asarray(empty.to_numpy(zero_copy_only=False), dtype=np.bool_)
+    _, lengths, _ = layout(values)
+    empty = lengths == 0
+    if values.null_count:
+        empty |= np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    return np.asarray(empty, dtype=np.bool_)
