@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -58,7 +59,34 @@ def test_a_large_batch_gives_the_same_results_on_one_thread(
     inline = engine.compute(trips).table
     assert threaded.equals(inline)
     assert pa.compute.sum(threaded["credits"]).as_py() > 0
-    assert "duplicate_trip_id" in threaded["status"].to_pylist()
+    statuses = set(threaded["status"].to_pylist())
+    assert {"duplicate_trip_id", "suspect_overlap"} <= statuses
+
+
+def test_overlaps_of_a_large_batch_of_one_user_are_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One user: the halves of the user codes split on the background thread are uneven
+    # (one is empty); every second trip starts before the one before it has ended.
+    size = background.BACKGROUND_FROM_ROWS
+    start = 1_714_500_000_000_000 + np.arange(size, dtype=np.int64) * 600_000_000
+    start[1::2] -= 300_000_000
+    stamp = pa.timestamp("us", tz="UTC")
+    trips = pa.table(
+        {
+            "trip_id": pa.array(np.arange(size)).cast(pa.string()),
+            "user_id": pa.array(["u1"] * size),
+            "mode": pa.array(["walk"] * size),
+            "distance": pa.array(np.full(size, 0.5)),
+            "started_at": pa.array(start, type=stamp),
+            "ended_at": pa.array(start + 400_000_000, type=stamp),
+        }
+    )
+    engine = Engine()
+    threaded = engine.compute(trips).table
+    monkeypatch.setattr(background, "BACKGROUND_FROM_ROWS", 10**12)
+    assert threaded.equals(engine.compute(trips).table)
+    assert threaded["status"].to_pylist()[:4] == ["ok", "suspect_overlap"] * 2
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

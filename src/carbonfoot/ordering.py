@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["fits_packed_key", "group_time_order"]
+__all__ = ["fits_packed_key", "group_time_order", "group_time_sort"]
 
 #: Packed keys stay below this, clear of int64 overflow in the additions that form them.
 _KEY_LIMIT = 2**62
@@ -29,16 +29,25 @@ def group_time_order(
     group: npt.NDArray[np.integer], times: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.intp]:
     """Positions sorted by ``group`` (non-negative), then ``times``, then position."""
+    return group_time_sort(group, times)[0]
+
+
+def group_time_sort(
+    group: npt.NDArray[np.integer], times: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """:func:`group_time_order`, and the groups in that order (``group[order]``, read
+    back from the sorted keys instead of gathered)."""
     size = group.size
     if size == 0:
-        return np.zeros(0, dtype=np.intp)
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
     earliest = int(times.min())
     span_bits = (int(times.max()) - earliest).bit_length()
     group_bits = int(group.max()).bit_length()
     position_bits = (size - 1).bit_length()
     time_bits = _KEY_BITS - group_bits - position_bits
     if time_bits < 1:
-        return np.asarray(np.lexsort((times, group)), dtype=np.intp)
+        order = np.asarray(np.lexsort((times, group)), dtype=np.intp)
+        return order, group[order].astype(np.int64)
     coarsen = max(0, span_bits - time_bits)
     key = group.astype(np.int64) << (time_bits + position_bits)
     key |= ((times - earliest) >> coarsen) << position_bits
@@ -46,8 +55,10 @@ def group_time_order(
     key.sort()
     order = np.asarray(key & ((1 << position_bits) - 1), dtype=np.intp)
     if coarsen:
+        # Reordering inside a run of one (group, coarse time) step keeps each slot's group.
         _exact_within_steps(order, key >> position_bits, times)
-    return order
+    key >>= time_bits + position_bits
+    return order, key
 
 
 def _exact_within_steps(

@@ -19,17 +19,21 @@ handful of array operations over the batch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
+from carbonfoot import background
+from carbonfoot.background import Deferred
 from carbonfoot.errors import InputError
 from carbonfoot.modes import ModeTable
-from carbonfoot.ordering import fits_packed_key, group_time_order
+from carbonfoot.ordering import fits_packed_key, group_time_order, group_time_sort
 
 __all__ = ["SUSPECT_STATUSES", "Limits", "PlausibilityRules"]
 
@@ -41,6 +45,7 @@ SUSPECT_STATUSES = (
     "suspect_overlap",
 )
 _MICROS_PER_HOUR = 3.6e9
+_BLOCK_ROWS = 1 << 16
 _MODE_LIMITS = ("min_kmh", "max_kmh", "max_trip_km", "max_daily_km")
 
 
@@ -122,7 +127,8 @@ class PlausibilityRules:
         verdict = np.zeros(size, dtype=np.int8)
         if not computed.any():
             return verdict
-        code = np.where(computed, codes, 0)
+        every = bool(computed.all())
+        code = codes if every else np.where(computed, codes, 0)
         table = np.array(
             [[getattr(limit, name) for name in _MODE_LIMITS] for limit in self.limits]
             or [[0, 1, 1, 1]]
@@ -135,44 +141,126 @@ class PlausibilityRules:
             chosen = mask & computed & (verdict == 0)
             verdict[chosen] = SUSPECT_STATUSES.index(status) + 1
 
-        end = (
-            started_us
-            if ended_us is None
-            else np.where(ended_us >= started_us, ended_us, started_us)
+        end = started_us if ended_us is None else np.maximum(ended_us, started_us)
+        some = None if every else np.flatnonzero(computed)  # None: every row
+        overlapping = (
+            _OverlapCheck(some, size, users, started_us, end)
+            if self.check_overlap and ended_us is not None
+            else None
         )
         if ended_us is not None:
-            # A trip with an end time is checked, a zero duration with a distance being
-            # infinitely fast; an end before the start is the intake's rejection, not ours.
-            duration_h = (end - started_us) / _MICROS_PER_HOUR
-            with np.errstate(divide="ignore", invalid="ignore"):
-                speed = np.where(duration_h > 0, distance_km / duration_h, np.inf)
             flag(
-                ((speed > max_kmh[code]) | (speed < min_kmh[code])) & (ended_us >= started_us),
+                _outside_speed(distance_km, started_us, ended_us, code, min_kmh, max_kmh),
                 "suspect_speed",
             )
         if np.isfinite(max_trip).any():
             flag(distance_km > max_trip[code], "suspect_distance")
-        need_users = (
-            np.isfinite(max_daily).any() or self.check_overlap or self.duplicate_window_s > 0
-        )
-        if not need_users:
-            return verdict
-        user = users()
-        rows = np.flatnonzero(computed)
-        limited = rows[np.isfinite(max_daily[code[rows]])]
-        if limited.size:
-            flag(
-                _over_daily_distance(limited, user, local_day, code, distance_km, max_daily, size),
-                "suspect_daily_distance",
-            )
+        if np.isfinite(max_daily).any():
+            rows = np.arange(size) if some is None else some
+            limited = rows[np.isfinite(max_daily[code[rows]])]
+            if limited.size:
+                flag(
+                    _over_daily_distance(
+                        limited, users(), local_day, code, distance_km, max_daily, size
+                    ),
+                    "suspect_daily_distance",
+                )
         if self.duplicate_window_s > 0:
             flag(
-                _near_duplicates(rows, user, code, started_us, self.duplicate_window_s, size),
+                _near_duplicates(
+                    np.arange(size) if some is None else some,
+                    users(),
+                    code,
+                    started_us,
+                    self.duplicate_window_s,
+                    size,
+                ),
                 "suspect_duplicate",
             )
-        if self.check_overlap and ended_us is not None:
-            flag(_overlapping(rows, user, started_us, end, size), "suspect_overlap")
+        if overlapping is not None:
+            flag(overlapping.result(), "suspect_overlap")
         return verdict
+
+
+class _OverlapCheck:
+    """The overlap check, started at once; on a large batch split by ranges of user codes.
+
+    It is the costliest check (a sort by user and time). Users are independent, so on a
+    batch of :data:`~carbonfoot.background.BACKGROUND_FROM_ROWS` rows or more the users are
+    cut into :data:`PARTS` ranges that a background thread starts on now and the calling
+    thread joins in on when it asks for the result: each thread takes the next range not
+    yet taken, so neither waits while there is work left.
+    """
+
+    PARTS = 4
+
+    def __init__(
+        self,
+        rows: npt.NDArray[np.intp] | None,
+        size: int,
+        users: Callable[[], npt.NDArray[np.int64]],
+        start: npt.NDArray[np.int64],
+        end: npt.NDArray[np.int64],
+    ) -> None:
+        """Check ``rows`` (None: all ``size`` trips)."""
+        self._work = partial(_overlapping_users, rows=rows, users=users, start=start, end=end)
+        checked = size if rows is None else rows.size
+        self._parts = self.PARTS if checked >= background.BACKGROUND_FROM_ROWS else 1
+        self._next_part = itertools.count()  # next() on it is atomic: each part taken once
+        self._found: list[npt.NDArray[np.bool_]] = []
+        self._helper = Deferred(self._take_parts, checked)
+
+    def _take_parts(self) -> None:
+        while (part := next(self._next_part)) < self._parts:
+            self._found.append(self._work(part=part, parts=self._parts))
+
+    def result(self) -> npt.NDArray[np.bool_]:
+        """Trips that start before an earlier trip of the same user has ended."""
+        self._take_parts()
+        self._helper()  # the part the background thread may still be working on
+        flagged = self._found[0]
+        for found in self._found[1:]:
+            flagged |= found
+        return flagged
+
+
+def _outside_speed(
+    distance_km: npt.NDArray[np.float64],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    code: npt.NDArray[np.int32],
+    min_kmh: npt.NDArray[np.float64],
+    max_kmh: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    """Trips whose average speed is outside their mode's range (a bound itself is inside).
+
+    A zero duration with a distance is infinitely fast; an end before the start is the
+    intake's rejection, not this check's. Worked through in blocks whose scratch arrays
+    stay in the processor's cache: on ten million trips, whole-column temporaries would
+    each be fresh memory the system must provide.
+    """
+    size = code.size
+    outside = np.zeros(size, dtype=np.bool_)
+    block = min(size, _BLOCK_ROWS)
+    hours, limit = np.empty(block), np.empty(block)
+    below, forward = np.empty(block, dtype=np.bool_), np.empty(block, dtype=np.bool_)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for low in range(0, size, block):
+            high = min(low + block, size)
+            rows, n = slice(low, high), high - low
+            # Both times are below 2**53 µs, so the difference is exact in float64.
+            np.subtract(end[rows], start[rows], out=hours[:n], dtype=np.float64, casting="unsafe")
+            np.greater_equal(hours[:n], 0, out=forward[:n])
+            np.maximum(hours[:n], 0, out=hours[:n])
+            hours[:n] /= _MICROS_PER_HOUR
+            speed = np.divide(distance_km[rows], hours[:n], out=hours[:n])
+            np.take(max_kmh, code[rows], out=limit[:n])
+            np.greater(speed, limit[:n], out=outside[rows])
+            np.take(min_kmh, code[rows], out=limit[:n])
+            np.less(speed, limit[:n], out=below[:n])
+            outside[rows] |= below[:n]
+            outside[rows] &= forward[:n]
+    return outside
 
 
 def _over_daily_distance(
@@ -201,36 +289,62 @@ def _over_daily_distance(
     return over
 
 
+def _overlapping_users(
+    part: int,
+    parts: int,
+    rows: npt.NDArray[np.intp] | None,
+    users: Callable[[], npt.NDArray[np.int64]],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """:func:`_overlapping` for the trips of one of ``parts`` equal ranges of user codes."""
+    user = users()
+    if parts > 1 and (rows is None or rows.size):
+        of_user = user if rows is None else user[rows]
+        codes = int(of_user.max()) + 1
+        low, high = codes * part // parts, codes * (part + 1) // parts
+        mine = (of_user >= low) & (of_user < high)
+        rows = np.flatnonzero(mine) if rows is None else rows[mine]
+    return _overlapping(rows, user, start, end)
+
+
 def _overlapping(
-    rows: npt.NDArray[np.intp],
+    rows: npt.NDArray[np.intp] | None,
     user: npt.NDArray[np.int64],
     start: npt.NDArray[np.int64],
     end: npt.NDArray[np.int64],
-    size: int,
 ) -> npt.NDArray[np.bool_]:
-    """Trips that start before an earlier trip of the same user has ended (touching is fine)."""
-    flagged = np.zeros(size, dtype=bool)
-    every = rows.size == size  # the usual batch: no row left out, no subsets to copy
-    positions = group_time_order(user if every else user[rows], start if every else start[rows])
-    order = positions if every else rows[positions]
-    users, start_of, end_of = user[order], start[order], end[order]
+    """Trips that start before an earlier trip of the same user has ended (touching is
+    fine), among ``rows`` (None: every trip)."""
+    flagged = np.zeros(user.size, dtype=bool)
+    if rows is not None and rows.size == 0:
+        return flagged
+    if rows is None:
+        positions, users = group_time_sort(user, start)
+        order = positions
+    else:
+        positions, users = group_time_sort(user[rows], start[rows])
+        order = rows[positions]
+    start_of, end_of = start[order], end[order]
     base = int(min(start_of.min(), end_of.min()))
     span = int(max(start_of.max(), end_of.max())) - base + 1
-    if fits_packed_key(int(users.max()) + 1, span):
+    if fits_packed_key(int(users[-1]) + 1, span):
         # Times shifted per user, user-major: a user's keys all lie above the previous
         # user's, so a running maximum of end keys never crosses from one user to the next.
-        offset = users * span - base
-        start_key = start_of + offset
-        end_key = end_of + offset
+        offset = users
+        offset *= span
+        offset -= base
+        start_of += offset
+        end_of += offset
     else:  # times too far apart to share one key: rank them first
         _, ranks = np.unique(np.concatenate([start_of, end_of]), return_inverse=True)
         new_user = np.r_[True, users[1:] != users[:-1]]
         offset = np.cumsum(new_user) * (2 * order.size + 1)
-        start_key = ranks[: order.size] + offset
-        end_key = ranks[order.size :] + offset
-    latest_end = np.maximum.accumulate(end_key)
-    overlaps = np.r_[False, start_key[1:] < latest_end[:-1]]
-    flagged[order[overlaps]] = True
+        start_of = ranks[: order.size] + offset
+        end_of = ranks[order.size :] + offset
+    latest_end = np.maximum.accumulate(end_of, out=end_of)
+    later = np.flatnonzero(start_of[1:] < latest_end[:-1]) + 1
+    flagged[order[later]] = True
     return flagged
 
 

@@ -167,7 +167,7 @@ def user_trips(
 def test_overlap_and_near_duplicate_checks_match_a_plain_loop(
     trips: tuple[np.ndarray, ...],
 ) -> None:
-    from carbonfoot.plausibility import _near_duplicates, _overlapping
+    from carbonfoot.plausibility import _near_duplicates, _overlapping, _overlapping_users
 
     user, code, start, end, rows = trips
     size = user.size
@@ -181,5 +181,15 @@ def test_overlap_and_near_duplicate_checks_match_a_plain_loop(
     for previous, row in itertools.pairwise(by_mode):
         same = user[previous] == user[row] and code[previous] == code[row]
         expected_duplicate[row] = same and start[row] - start[previous] <= 90 * 1e6
-    assert (_overlapping(rows, user, start, end, size) == expected_overlap).all()
+    assert (_overlapping(rows, user, start, end) == expected_overlap).all()
+    # None stands for every row; users split into ranges (as on a large batch): same flags.
+    choices = (rows, None) if rows.size == size else (rows,)
+    for chosen in choices:
+        assert (_overlapping(chosen, user, start, end) == expected_overlap).all()
+    for parts in (2, 3):
+        for chosen in choices:
+            split = np.zeros(size, dtype=bool)
+            for part in range(parts):
+                split |= _overlapping_users(part, parts, chosen, lambda: user, start, end)
+            assert (split == expected_overlap).all()
     assert (_near_duplicates(rows, user, code, start, 90.0, size) == expected_duplicate).all()
