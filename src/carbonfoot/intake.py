@@ -166,15 +166,15 @@ def read_trips(
 
     size = table.num_rows
     if row_numbers is None:
-        row_numbers = np.arange(size, dtype=np.int64) + row_offset
+        row_numbers = np.arange(row_offset, row_offset + size, dtype=np.int64)
     rejections = _Rejections(size, row_numbers)
     # Ids are trimmed: "a1" and "a1 " are one trip (and one user), never two.
-    trip_id = trim_whitespace(_as_text(column("trip_id")))
-    user_id = trim_whitespace(_as_text(column("user_id")))
     # Repeated trip ids, and user codes (for the daily cap and the plausibility checks),
     # each take a pass over a whole text column; on a large batch they run on another
     # core while the rest is read here. Rejections are still made in their fixed order.
+    trip_id = trim_whitespace(_as_text(column("trip_id")))
     repeated = Deferred(partial(repeats, trip_id), size) if known_duplicates is None else None
+    user_id = trim_whitespace(_as_text(column("user_id")))
     user_codes = Deferred(partial(value_codes, user_id), size)
     mode_label = _as_text(column("mode"))
     blank_trip, blank_user = empty_or_null(trip_id), empty_or_null(user_id)

@@ -23,6 +23,14 @@ _DELETE = 0x7F  # every byte above it belongs to a multi-byte character
 Offsets = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 
+def _offsets(values: pa.Array) -> Offsets:
+    """The array's value offsets (one more than values), as stored."""
+    kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    stored = np.frombuffer(values.buffers()[1], dtype=kind, count=values.offset + len(values) + 1)
+    offsets: Offsets = stored[values.offset :]  # type: ignore[assignment]
+    return offsets
+
+
 def layout(values: pa.Array) -> tuple[Offsets, Offsets, npt.NDArray[np.uint8]]:
     """Each value's start and length in bytes, and the bytes, of a (large_)string array.
 
@@ -30,13 +38,14 @@ def layout(values: pa.Array) -> tuple[Offsets, Offsets, npt.NDArray[np.uint8]]:
     """
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         raise TypeError(f"expected a string array, got {values.type}")
-    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    buffers = values.buffers()
-    size = len(values)
-    stored = np.frombuffer(buffers[1], dtype=offset_type, count=values.offset + size + 1)
-    offsets: Offsets = stored[values.offset :]  # type: ignore[assignment]
-    data = np.zeros(0, np.uint8) if buffers[2] is None else np.frombuffer(buffers[2], np.uint8)
-    return offsets[:-1], np.diff(offsets), data
+    offsets = _offsets(values)
+    return offsets[:-1], np.diff(offsets), _bytes(values)
+
+
+def _bytes(values: pa.Array) -> npt.NDArray[np.uint8]:
+    """The array's whole data buffer (values of a slice lie somewhere inside it)."""
+    data = values.buffers()[2]
+    return np.zeros(0, np.uint8) if data is None else np.frombuffer(data, np.uint8)
 
 
 def _is_text_array(values: pa.Array | pa.ChunkedArray) -> bool:
@@ -50,13 +59,15 @@ def trim_whitespace(values: pa.Array) -> pa.Array:
     whitespace (then ``values`` itself is returned)."""
     if not _is_text_array(values):
         return pc.utf8_trim_whitespace(values)
-    starts, lengths, data = layout(values)
-    filled = np.flatnonzero(lengths) if (lengths == 0).any() else None
-    if filled is not None:
-        starts, lengths = starts[filled], lengths[filled]
-    if starts.size == 0:
-        return values
-    for edge in (data[starts], data[starts + lengths - 1]):
+    offsets, data = _offsets(values), _bytes(values)
+    if len(values) == 0 or offsets[-1] == offsets[0]:
+        return values  # nothing but empty values
+    # The byte at each value's start and the byte before each value's end. For an empty
+    # value these are a neighbour's bytes: a needless trim at worst, never a missed one.
+    starts = offsets[:-1]
+    if offsets[-1] >= data.size:  # an empty last value starts at the end of the bytes
+        starts = np.minimum(starts, data.size - 1)
+    for edge in (data[starts], data[offsets[1:] - 1]):
         if ((edge <= _LAST_SPACE_OR_CONTROL) | (edge >= _DELETE)).any():
             return pc.utf8_trim_whitespace(values)
     return values
@@ -67,8 +78,8 @@ def empty_or_null(values: pa.Array) -> npt.NDArray[np.bool_]:
     if not _is_text_array(values):
         empty = pc.equal(pc.binary_length(values), 0).fill_null(True)
         return np.asarray(empty.to_numpy(zero_copy_only=False), dtype=np.bool_)
-    _, lengths, _ = layout(values)
-    empty = lengths == 0
+    offsets = _offsets(values)
+    empty = offsets[1:] == offsets[:-1]
     if values.null_count:
         empty |= np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
     return np.asarray(empty, dtype=np.bool_)
