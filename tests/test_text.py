@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from carbonfoot import text
 from carbonfoot.text import empty_or_null, layout, trim_whitespace
 
 # Whitespace pyarrow trims (ASCII and Unicode), other control characters, and letters.
@@ -48,3 +51,11 @@ def test_layout_of_a_large_string_slice() -> None:
     assert lengths.tolist() == [0, 3]
     assert bytes(data[starts[1] : starts[1] + 3]) == b"cde"
     assert np.issubdtype(starts.dtype, np.int64)
+
+
+@settings(max_examples=100, deadline=None)
+@given(column=values)
+def test_trimming_in_small_blocks_matches_pyarrow(column: list[str | None]) -> None:
+    array = pa.array(column, type=pa.string())
+    with mock.patch.object(text, "_BLOCK_VALUES", 3):
+        assert trim_whitespace(array).to_pylist() == pc.utf8_trim_whitespace(array).to_pylist()

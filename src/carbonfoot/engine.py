@@ -216,24 +216,25 @@ class Engine:
         if self.single_cell:
             district = np.zeros(columns.size, dtype=np.intp)
             interval = np.zeros(columns.size, dtype=np.intp)
-            factor = self.factor_g_per_pkm[codes]
-            base = self.baseline_g_per_pkm[codes]
+            # A mode without a factor is known from the per-mode table: no per-trip lookup.
+            no_factor = _of_codes(np.isnan(self.factor_g_per_pkm), codes)
+            no_base = _of_codes(np.isnan(self.baseline_g_per_pkm), codes)
         else:
             district = self.factor_set.district_of(columns.district, columns.size)
             interval = self.factor_set.interval_of(local_day)
-            factor = self.factor_table[codes, district, interval]
-            base = self.baseline_table[codes, district, interval]
+            no_factor = np.isnan(self.factor_table[codes, district, interval])
+            no_base = np.isnan(self.baseline_table[codes, district, interval])
         rejections = columns.rejections
         where = "" if self.single_cell else " on that date in that district"
         rejections.reject_value(
-            rejections.ok & np.isnan(factor),
+            rejections.ok & no_factor,
             "no_factor",
             "mode",
             columns.mode_label,
             f" has no factor in factor set {self.factor_set.name!r}{where}",
         )
         rejections.reject_value(
-            rejections.ok & np.isnan(base),
+            rejections.ok & no_base,
             "no_baseline",
             "mode",
             columns.mode_label,
@@ -456,6 +457,15 @@ class Engine:
 
 _EPOCH = dt.date(1970, 1, 1)
 _NUMBER = re.compile(NUMBER_PATTERN)
+
+
+def _of_codes(
+    flag_of_code: npt.NDArray[np.bool_], codes: npt.NDArray[np.int32]
+) -> npt.NDArray[np.bool_]:
+    """Each trip's flag, from its mode code (no per-trip work when no mode is flagged)."""
+    if not flag_of_code.any():
+        return np.zeros(codes.size, dtype=np.bool_)
+    return np.asarray(flag_of_code[codes], dtype=np.bool_)
 
 
 def _quarantine(

@@ -169,13 +169,11 @@ def read_trips(
         row_numbers = np.arange(row_offset, row_offset + size, dtype=np.int64)
     rejections = _Rejections(size, row_numbers)
     # Ids are trimmed: "a1" and "a1 " are one trip (and one user), never two.
-    # Repeated trip ids, and user codes (for the daily cap and the plausibility checks),
-    # each take a pass over a whole text column; on a large batch they run on another
-    # core while the rest is read here. Rejections are still made in their fixed order.
-    trip_id = trim_whitespace(_as_text(column("trip_id")))
-    repeated = Deferred(partial(repeats, trip_id), size) if known_duplicates is None else None
+    # User codes (for the daily cap and the plausibility checks) take a hash of a whole
+    # text column; on a large batch that runs on another core while the rest is read here.
     user_id = trim_whitespace(_as_text(column("user_id")))
     user_codes = Deferred(partial(value_codes, user_id), size)
+    trip_id = trim_whitespace(_as_text(column("trip_id")))
     mode_label = _as_text(column("mode"))
     blank_trip, blank_user = empty_or_null(trip_id), empty_or_null(user_id)
     mode_code = modes.codes(mode_label)
@@ -183,8 +181,8 @@ def read_trips(
     blank_mode = np.zeros(size, dtype=np.bool_)
     blank_mode[unknown] = _blank(mode_label.take(pa.array(unknown)))
     rejections.reject(blank_trip, "missing_trip_id", "trip_id", "is empty")
-    if repeated is not None:
-        again, first = repeated()
+    if known_duplicates is None:
+        again, first = repeats(trip_id)
         duplicate = np.zeros(size, dtype=np.bool_)
         duplicate[again] = True
         duplicate &= rejections.ok
@@ -192,7 +190,7 @@ def read_trips(
         if again.size:
             first_row = row_numbers.copy()
             first_row[again] = row_numbers[first]
-    elif known_duplicates is not None and known_duplicates[0].size:
+    elif known_duplicates[0].size:
         duplicate_rows, first_of_duplicate = known_duplicates
         position = np.minimum(np.searchsorted(duplicate_rows, row_numbers), duplicate_rows.size - 1)
         duplicate = (duplicate_rows[position] == row_numbers) & rejections.ok
@@ -446,6 +444,8 @@ def _derive_distances(
 ) -> None:
     """Fill empty distances from the providers, most precise first; reject what is left."""
     needed = needed & rejections.ok
+    if not needed.any():
+        return  # every distance given: nothing to derive
     reasons = np.full(needed.size, None, dtype=object)
     mode_ids = np.asarray([*modes.ids, ""], dtype=object)
     for index, provider in enumerate(providers, start=1):
@@ -541,6 +541,9 @@ def _read_distance(
     distance = np.asarray(
         numbers.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
     )
+    with np.errstate(invalid="ignore"):
+        if numbers.null_count == 0 and bool(np.all((distance > 0) & (distance < np.inf))):
+            return distance  # every cell a positive finite number: nothing to reject
     blank = _blank(text)
     if given is None:
         rejections.reject(blank, "bad_distance", "distance", "is empty")

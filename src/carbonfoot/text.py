@@ -18,6 +18,7 @@ __all__ = ["empty_or_null", "layout", "trim_whitespace"]
 
 _LAST_SPACE_OR_CONTROL = 0x20
 _DELETE = 0x7F  # every byte above it belongs to a multi-byte character
+_BLOCK_VALUES = 1 << 20
 
 
 Offsets = npt.NDArray[np.int32] | npt.NDArray[np.int64]
@@ -62,14 +63,15 @@ def trim_whitespace(values: pa.Array) -> pa.Array:
     offsets, data = _offsets(values), _bytes(values)
     if len(values) == 0 or offsets[-1] == offsets[0]:
         return values  # nothing but empty values
-    # The byte at each value's start and the byte before each value's end. For an empty
-    # value these are a neighbour's bytes: a needless trim at worst, never a missed one.
-    starts = offsets[:-1]
-    if offsets[-1] >= data.size:  # an empty last value starts at the end of the bytes
-        starts = np.minimum(starts, data.size - 1)
-    for edge in (data[starts], data[offsets[1:] - 1]):
-        if ((edge <= _LAST_SPACE_OR_CONTROL) | (edge >= _DELETE)).any():
-            return pc.utf8_trim_whitespace(values)
+    last_byte = data.size - 1
+    # The byte at each value's start and the byte before each value's end, a block of
+    # values at a time (small scratch arrays, reused). For an empty value these are a
+    # neighbour's bytes: a needless trim at worst, never a missed one.
+    for low in range(0, len(values), _BLOCK_VALUES):
+        bounds = offsets[low : low + _BLOCK_VALUES + 1]
+        for edge in (data[np.minimum(bounds[:-1], last_byte)], data[bounds[1:] - 1]):
+            if ((edge <= _LAST_SPACE_OR_CONTROL) | (edge >= _DELETE)).any():
+                return pc.utf8_trim_whitespace(values)
     return values
 
 
