@@ -56,6 +56,7 @@ from _trips import (
     generate,
 )
 from carbonfoot import DistanceRequest, Engine
+from carbonfoot.distinct import value_codes
 from carbonfoot.engine import whole_milligrams
 from carbonfoot.intake import read_trips, to_arrow_table
 from carbonfoot.times import local_days
@@ -132,11 +133,8 @@ def prepare_parts(engine: Engine, table: pa.Table) -> dict[str, float]:
         lambda: local_days(columns.started_us, engine.policy.timezone),
     )
     users = part(
-        "user codes (dictionary encoding, for the plausibility checks)",
-        lambda: np.asarray(
-            columns.user_id.dictionary_encode().indices.to_numpy(zero_copy_only=False),
-            dtype=np.int64,
-        ),
+        "user codes (exact integer keys, hashed; on the background thread in prepare)",
+        lambda: value_codes(columns.user_id),
     )
     computed = columns.rejections.ok.copy()
     part(
