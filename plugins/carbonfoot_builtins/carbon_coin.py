@@ -56,7 +56,7 @@ class CarbonCoin:
         units[~(batch.eligible & batch.of_modes(self.eligible_modes))] = 0
         if self.daily_cap_units is None:
             return units
-        return apply_daily_cap(units, batch, self.daily_cap_units)
+        return apply_daily_cap(units, batch, self.daily_cap_units, in_place=True)
 
     def award_matrix(self, batch: PolicyBatch, savings_mg: np.ndarray) -> np.ndarray:
         """Awards for a trips x draws matrix of savings (uncertainty analysis), caps included."""
