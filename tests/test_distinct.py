@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carbonfoot import distinct
-from carbonfoot.distinct import EXACT_BYTES, HASHED_BYTES, first_rows, text_keys
+from carbonfoot.distinct import EXACT_BYTES, HASHED_BYTES, first_rows, text_keys, value_codes
 
 # Values near the edges the keys care about: empty, NUL bytes, 8 and 9 bytes, multi-byte
 # characters, over 64 bytes with equal heads or equal tails, and nulls.
@@ -106,3 +106,19 @@ def test_only_text_is_keyed() -> None:
     with pytest.raises(TypeError, match="string array"):
         text_keys(pa.array([1, 2]))
     assert first_rows(pa.array([3, 1, 3])).tolist() == [0, 1, 0]
+
+
+def codes_by_loop(column: list[str | None]) -> list[int]:
+    numbered: dict[str, int] = {}
+    return [-1 if value is None else numbered.setdefault(value, len(numbered)) for value in column]
+
+
+@settings(max_examples=300, deadline=None)
+@given(column=values, cut=st.integers(0, 5))
+def test_value_codes_number_values_in_order_of_first_appearance(
+    column: list[str | None], cut: int
+) -> None:
+    expected = codes_by_loop(column)
+    for array in as_arrays(column, cut):
+        assert value_codes(array).tolist() == expected
+    assert value_codes(pa.array([7, None, 7, 3])).tolist() == [0, -1, 0, 1]
