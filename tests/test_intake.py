@@ -49,6 +49,15 @@ def test_bad_distances(engine: Engine, make_trips: Trips, distance: str, fragmen
     assert fragment in message
 
 
+def test_a_distance_too_small_to_be_a_number_of_kilometres_is_rejected(
+    engine: Engine, make_trips: Trips
+) -> None:
+    trips = make_trips(distance=["2", "5e-324"])  # metres: 5e-327 km rounds to 0
+    assert statuses(engine, trips, distance_unit="m") == ["ok", "bad_distance"]
+    message = engine.compute(trips, distance_unit="m").table.column("message")[1].as_py()
+    assert "'5e-324' is too small: 0 km once converted to kilometres" in message
+
+
 @pytest.mark.parametrize("distance", [float("nan"), float("inf"), -1.0, 0.0, None, 1e300])
 def test_bad_numeric_distances(engine: Engine, make_trips: Trips, distance: float | None) -> None:
     assert statuses(engine, make_trips(distance=[1.0, distance])) == ["ok", "bad_distance"]

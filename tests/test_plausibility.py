@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from carbonfoot import Catalog, Engine, InputError
@@ -48,6 +50,47 @@ def test_exactly_the_speed_limit_is_accepted_and_just_over_is_quarantined(catalo
 def test_a_trip_with_no_duration_and_a_distance_is_too_fast(catalog: Catalog) -> None:
     result = Engine(catalog=catalog).compute(trip(ended_at="2024-05-01T08:00:00+08:00")).table
     assert result.column("status").to_pylist() == ["suspect_speed"]
+
+
+def test_the_speed_bound_holds_for_times_far_from_1970(catalog: Catalog) -> None:
+    # Microseconds past 2**53 (year 2255) are not exact in float64: the duration is taken
+    # in whole microseconds first, so a trip just inside the bound stays inside.
+    limit = catalog.modes.get("walk").speed.max_kmh
+    start, micros = 2**53 + 3, 3_600_000_001
+    hours = micros / 3.6e9
+    distance = np.nextafter(limit * hours, 0.0)
+    while distance / hours <= limit:
+        distance = np.nextafter(distance, np.inf)
+    inside = np.nextafter(distance, 0.0)  # the longest walk at or under the bound
+    stamp = pa.timestamp("us", tz="UTC")
+    trips = pa.table(
+        {
+            "trip_id": ["in", "over"],
+            "user_id": ["u", "v"],
+            "mode": ["walk", "walk"],
+            "distance": [float(inside), float(distance)],
+            "started_at": pa.array([start, start], stamp),
+            "ended_at": pa.array([start + micros, start + micros], stamp),
+        }
+    )
+    statuses = Engine(catalog=catalog).compute(trips).table.column("status").to_pylist()
+    assert statuses == ["ok", "suspect_speed"]
+
+
+def test_a_trip_that_took_no_time_is_too_fast_whatever_its_distance() -> None:
+    from carbonfoot.plausibility import _outside_speed
+
+    start = np.array([0, 0, 0], dtype=np.int64)
+    end = np.array([0, 0, 3_600_000_000], dtype=np.int64)
+    outside = _outside_speed(
+        np.array([0.0, 1.0, 1.0]),
+        start,
+        end,
+        np.zeros(3, dtype=np.int32),
+        np.array([0.0]),
+        np.array([15.67]),
+    )
+    assert outside.tolist() == [True, True, False]
 
 
 def test_limits_are_configuration(catalog: Catalog) -> None:

@@ -59,3 +59,11 @@ def test_trimming_in_small_blocks_matches_pyarrow(column: list[str | None]) -> N
     array = pa.array(column, type=pa.string())
     with mock.patch.object(text, "_BLOCK_VALUES", 3):
         assert trim_whitespace(array).to_pylist() == pc.utf8_trim_whitespace(array).to_pylist()
+
+
+def test_an_empty_array_without_an_offsets_buffer() -> None:
+    empty = pa.Array.from_buffers(pa.string(), 0, [None, None, pa.py_buffer(b"")])
+    assert empty.buffers()[1] is None
+    assert trim_whitespace(empty) is empty
+    assert empty_or_null(empty).tolist() == []
+    assert layout(empty)[1].tolist() == []

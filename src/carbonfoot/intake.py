@@ -229,6 +229,13 @@ def read_trips(
         distance_column,
         f" is longer than {MAX_TRIP_KM:,} km, the Earth's circumference",
     )
+    rejections.reject_value(
+        rejections.ok & given & (distance_km == 0),
+        "bad_distance",
+        "distance",
+        distance_column,
+        " is too small: 0 km once converted to kilometres",
+    )
     source = given.astype(np.int8) - np.int8(1)  # 0 (reported) where given, else -1
     if provider_columns:
         _derive_distances(

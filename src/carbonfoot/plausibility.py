@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -206,12 +207,17 @@ class _OverlapCheck:
         self._work = partial(_overlapping_users, rows=rows, users=users, start=start, end=end)
         checked = size if rows is None else rows.size
         self._parts = self.PARTS if checked >= background.BACKGROUND_FROM_ROWS else 1
-        self._next_part = itertools.count()  # next() on it is atomic: each part taken once
+        self._next_part = itertools.count()
+        self._taking = threading.Lock()  # each part taken once, with or without a GIL
         self._found: list[npt.NDArray[np.bool_]] = []
         self._helper = Deferred(self._take_parts, checked)
 
     def _take_parts(self) -> None:
-        while (part := next(self._next_part)) < self._parts:
+        while True:
+            with self._taking:
+                part = next(self._next_part)
+            if part >= self._parts:
+                return
             self._found.append(self._work(part=part, parts=self._parts))
 
     def result(self) -> npt.NDArray[np.bool_]:
@@ -242,22 +248,23 @@ def _outside_speed(
     size = code.size
     outside = np.zeros(size, dtype=np.bool_)
     block = min(size, _BLOCK_ROWS)
-    hours, limit = np.empty(block), np.empty(block)
+    micros = np.empty(block, dtype=np.int64)
+    hours, speed, limit = np.empty(block), np.empty(block), np.empty(block)
     below, forward = np.empty(block, dtype=np.bool_), np.empty(block, dtype=np.bool_)
     with np.errstate(divide="ignore", invalid="ignore"):
         for low in range(0, size, block):
             high = min(low + block, size)
             rows, n = slice(low, high), high - low
-            # Both times are below 2**53 µs, so the difference is exact in float64.
-            np.subtract(end[rows], start[rows], out=hours[:n], dtype=np.float64, casting="unsafe")
-            np.greater_equal(hours[:n], 0, out=forward[:n])
-            np.maximum(hours[:n], 0, out=hours[:n])
-            hours[:n] /= _MICROS_PER_HOUR
-            speed = np.divide(distance_km[rows], hours[:n], out=hours[:n])
+            # The duration in whole microseconds first (exact), then in hours.
+            np.subtract(end[rows], start[rows], out=micros[:n])
+            np.greater_equal(micros[:n], 0, out=forward[:n])
+            np.divide(micros[:n], _MICROS_PER_HOUR, out=hours[:n])
+            speed[:n] = np.inf  # where the trip took no time
+            np.divide(distance_km[rows], hours[:n], out=speed[:n], where=hours[:n] > 0)
             np.take(max_kmh, code[rows], out=limit[:n])
-            np.greater(speed, limit[:n], out=outside[rows])
+            np.greater(speed[:n], limit[:n], out=outside[rows])
             np.take(min_kmh, code[rows], out=limit[:n])
-            np.less(speed, limit[:n], out=below[:n])
+            np.less(speed[:n], limit[:n], out=below[:n])
             outside[rows] |= below[:n]
             outside[rows] &= forward[:n]
     return outside

@@ -27,6 +27,9 @@ Offsets = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 def _offsets(values: pa.Array) -> Offsets:
     """The array's value offsets (one more than values), as stored."""
     kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    if len(values) == 0:  # an empty array may come without an offsets buffer
+        empty: Offsets = np.zeros(1, dtype=kind)  # type: ignore[assignment]
+        return empty
     stored = np.frombuffer(values.buffers()[1], dtype=kind, count=values.offset + len(values) + 1)
     offsets: Offsets = stored[values.offset :]  # type: ignore[assignment]
     return offsets
