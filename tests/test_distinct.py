@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carbonfoot import distinct
-from carbonfoot.distinct import EXACT_BYTES, HASHED_BYTES, first_rows, text_keys, value_codes
+from carbonfoot.distinct import (
+    EXACT_BYTES,
+    HASHED_BYTES,
+    first_rows,
+    text_hash,
+    text_keys,
+    value_codes,
+)
 
 # Values near the edges the keys care about: empty, NUL bytes, 8 and 9 bytes, multi-byte
 # characters, over 64 bytes with equal heads or equal tails, and nulls.
@@ -122,3 +129,23 @@ def test_value_codes_number_values_in_order_of_first_appearance(
     for array in as_arrays(column, cut):
         assert value_codes(array).tolist() == expected
     assert value_codes(pa.array([7, None, 7, 3])).tolist() == [0, -1, 0, 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=values, second=values, cut=st.integers(0, 5))
+def test_a_value_hashes_the_same_in_any_array(
+    first: list[str | None], second: list[str | None], cut: int
+) -> None:
+    """Chunks of one file are hashed apart: a value's hash may not depend on its neighbours."""
+    seen: dict[str | None, int] = {}
+    for column in (first, second, [*second, "x" * (HASHED_BYTES + 9)]):
+        for array in as_arrays(column, cut):
+            for value, hashed in zip(column, text_hash(array).tolist(), strict=True):
+                assert seen.setdefault("" if value is None else value, hashed) == hashed
+
+
+def test_hashes_spread_over_buckets() -> None:
+    hashes = text_hash(pa.array([f"u{index}" for index in range(20_000)]))
+    assert len(set(hashes.tolist())) == 20_000
+    counts = np.bincount((hashes % np.uint64(16)).astype(np.int64), minlength=16)
+    assert counts.min() > 20_000 / 16 * 0.8

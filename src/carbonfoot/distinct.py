@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from carbonfoot.text import layout
 
-__all__ = ["first_rows", "repeats", "text_keys", "value_codes"]
+__all__ = ["first_rows", "repeats", "text_hash", "text_keys", "value_codes"]
 
 #: Bytes a value may have for its integer key to be the value itself.
 EXACT_BYTES: Final = 8
@@ -32,51 +32,100 @@ _LOW_BYTES: Final = np.array(
 _MIX: Final = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd
 _LENGTH_MIX: Final = np.uint64(0xC2B2AE3D27D4EB4F)
 _SHIFT: Final = np.uint64(31)
+_EMPTY_HASH: Final = np.uint64(0)  # the empty string's key before finalising: length 0
+
+
+class _Words:
+    """The 8-byte words of every value of a string array, read in place from its buffers."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self.size = len(values)
+        starts, self.lengths, data = layout(values)
+        if data.size > np.iinfo(starts.dtype).max - 2 * HASHED_BYTES:
+            starts = starts.astype(np.int64)  # room for reads past a value's start
+        self.starts = starts
+        self.longest = int(self.lengths.max(initial=0))
+        self.shortest = int(self.lengths.min(initial=0))
+        self.used = data[int(starts[0]) : int(starts[-1] + self.lengths[-1])] if self.size else data
+        # Every byte position as the start of a little-endian 64-bit word (unaligned
+        # reads), and the last bytes again with zeros after them, for words that would run
+        # past the end of the buffer.
+        self.whole = max(data.size - EXACT_BYTES + 1, 0)
+        self.words = np.ndarray((self.whole,), dtype=np.dtype("<u8"), buffer=data, strides=(1,))
+        self.tail_from = max(data.size - EXACT_BYTES, 0)
+        tail = np.zeros(2 * EXACT_BYTES, dtype=np.uint8)
+        tail[: data.size - self.tail_from] = data[self.tail_from :]
+        self.tail = np.ndarray((EXACT_BYTES + 1,), dtype=np.dtype("<u8"), buffer=tail, strides=(1,))
+
+    def at(self, position: int) -> npt.NDArray[np.uint64]:
+        """Bytes ``position`` to ``position + 7`` of every value, zero past its end."""
+        starts, whole = self.starts, self.whole
+        at = starts + position
+        past = int(np.searchsorted(at, whole))  # offsets never decrease: a suffix of rows
+        read = (
+            self.words[np.minimum(at, whole - 1, out=at)]
+            if whole
+            else np.zeros(self.size, np.uint64)
+        )
+        read[past:] = self.tail[np.clip(starts[past:] + position - self.tail_from, 0, EXACT_BYTES)]
+        if self.shortest < position + EXACT_BYTES:
+            read &= _LOW_BYTES[np.clip(self.lengths - position, 0, EXACT_BYTES)]
+        return read
+
+    def last(self) -> npt.NDArray[np.uint64]:
+        """The last 8 bytes of each value longer than :data:`HASHED_BYTES`, else 0."""
+        last = np.zeros(self.size, dtype=np.uint64)
+        long = np.flatnonzero(self.lengths > HASHED_BYTES)
+        last[long] = self.words[self.starts[long] + self.lengths[long] - EXACT_BYTES]
+        return last
 
 
 def text_keys(values: pa.Array) -> tuple[npt.NDArray[np.uint64], bool]:
     """One 64-bit integer per row of a ``string`` or ``large_string`` array, and whether
     the integers are exact (equal integers if and only if equal values).
 
-    Equal values always get equal integers. Null rows get an arbitrary integer.
+    Equal values always get equal integers. Null rows get an arbitrary integer. A hashed
+    key depends on the rest of the array (how many words it mixes): compare keys of one
+    array only; :func:`text_hash` is the hash of a value alone.
     """
-    size = len(values)
-    starts, lengths, data = layout(values)
-    if data.size > np.iinfo(starts.dtype).max - 2 * HASHED_BYTES:
-        starts = starts.astype(np.int64)  # room for reads past a value's start
-    longest, shortest = int(lengths.max(initial=0)), int(lengths.min(initial=0))
-    # Every byte position as the start of a little-endian 64-bit word (unaligned reads),
-    # and the last bytes again with zeros after them, for words that would run past the end.
-    whole = max(data.size - EXACT_BYTES + 1, 0)
-    words = np.ndarray((whole,), dtype=np.dtype("<u8"), buffer=data, strides=(1,))
-    tail_from = max(data.size - EXACT_BYTES, 0)
-    tail = np.zeros(2 * EXACT_BYTES, dtype=np.uint8)
-    tail[: data.size - tail_from] = data[tail_from:]
-    tail_words = np.ndarray((EXACT_BYTES + 1,), dtype=np.dtype("<u8"), buffer=tail, strides=(1,))
-
-    def word(position: int) -> npt.NDArray[np.uint64]:
-        """Bytes ``position`` to ``position + 7`` of every value, zero past its end."""
-        at = starts + position
-        past = int(np.searchsorted(at, whole))  # offsets never decrease: a suffix of rows
-        read = words[np.minimum(at, whole - 1, out=at)] if whole else np.zeros(size, np.uint64)
-        read[past:] = tail_words[np.clip(starts[past:] + position - tail_from, 0, EXACT_BYTES)]
-        if shortest < position + EXACT_BYTES:
-            read &= _LOW_BYTES[np.clip(lengths - position, 0, EXACT_BYTES)]
-        return read
-
-    used = data[int(starts[0]) : int(starts[-1] + lengths[-1])] if size else data[:0]
-    if longest <= EXACT_BYTES and not (used == 0).any():
-        return word(0), True
-    key = lengths.astype(np.uint64)
+    words = _Words(values)
+    if words.longest <= EXACT_BYTES and not (words.used == 0).any():
+        return words.at(0), True
+    key = words.lengths.astype(np.uint64)
     key *= _LENGTH_MIX
-    for position in range(0, min(longest, HASHED_BYTES), EXACT_BYTES):
-        _mix(key, word(position))
-    if longest > HASHED_BYTES:
-        last = word(0)  # replaced by each long value's last 8 bytes
-        long = np.flatnonzero(lengths > HASHED_BYTES)
-        last[long] = words[starts[long] + lengths[long] - EXACT_BYTES]
-        _mix(key, last)
+    for position in range(0, min(words.longest, HASHED_BYTES), EXACT_BYTES):
+        _mix(key, words.at(position))
+    if words.longest > HASHED_BYTES:
+        _mix(key, words.last())
     return key, False
+
+
+def text_hash(values: pa.Array) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each value of a string array that depends on that value alone
+    (the same in any array, chunk or process), well spread in its low bits for bucketing.
+
+    Null rows hash as the empty string.
+    """
+    words = _Words(values)
+    key = words.lengths.astype(np.uint64)
+    key *= _LENGTH_MIX
+    for position in range(0, min(words.longest, HASHED_BYTES), EXACT_BYTES):
+        mixed = key.copy()
+        _mix(mixed, words.at(position))
+        np.copyto(key, mixed, where=words.lengths > position)  # only words of the value
+    if words.longest > HASHED_BYTES:
+        mixed = key.copy()
+        _mix(mixed, words.last())
+        np.copyto(key, mixed, where=words.lengths > HASHED_BYTES)
+    if values.null_count:
+        key[np.asarray(values.is_null().to_numpy(zero_copy_only=False))] = _EMPTY_HASH
+    # splitmix64's finaliser: every input bit moves about half of the output bits.
+    key ^= key >> np.uint64(30)
+    key *= np.uint64(0xBF58476D1CE4E5B9)
+    key ^= key >> np.uint64(27)
+    key *= np.uint64(0x94D049BB133111EB)
+    key ^= key >> np.uint64(31)
+    return key
 
 
 def _mix(key: npt.NDArray[np.uint64], word: npt.NDArray[np.uint64]) -> None:

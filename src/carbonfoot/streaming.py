@@ -30,45 +30,25 @@ import pyarrow.parquet as pq
 from attrs import evolve
 
 from carbonfoot.arrow import one_array
+from carbonfoot.distinct import repeats, text_hash
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.io import file_format, iter_trip_batches
 from carbonfoot.results import ModeSummary, Summary
+from carbonfoot.text import empty_or_null, trim_whitespace
 
 __all__ = ["merge_summaries", "repeated_trip_ids", "stream_calc", "string_hash"]
 
 ROW = "__carbonfoot_row"
-_MIX = np.uint64(0xFF51AFD7ED558CCD)
-_PRIME = np.uint64(1099511628211)  # FNV-1a 64-bit prime
 
 Progress = Callable[[str, int, int], None]
 
 
-def string_hash(values: pa.Array) -> npt.NDArray[np.uint64]:
-    """A 64-bit hash of each string (trimmed), computed over all bytes at once with numpy."""
-    text = pa.concat_arrays([pc.utf8_trim_whitespace(values.cast(pa.string())).fill_null("")])
-    size = len(text)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[: size + 1].astype(np.int64)
-    data = (
-        np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-        if offsets[-1] > offsets[0]
-        else np.zeros(0, np.uint8)
-    )
-    lengths = np.diff(offsets)
-    hashes = np.zeros(size, dtype=np.uint64)
-    if data.size:
-        position = np.arange(data.size) - np.repeat(offsets[:-1] - offsets[0], lengths)
-        powers = np.cumprod(np.full(int(lengths.max()), _PRIME, dtype=np.uint64), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            contribution = (data.astype(np.uint64) + np.uint64(1)) * powers[position]
-            nonempty = lengths > 0
-            hashes[nonempty] = np.add.reduceat(contribution, (offsets[:-1] - offsets[0])[nonempty])
-    with np.errstate(over="ignore"):
-        hashes ^= hashes >> np.uint64(33)
-        hashes *= _MIX
-        hashes ^= hashes >> np.uint64(33)
-        hashes += lengths.astype(np.uint64)
-    return hashes
+def string_hash(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each string, trimmed (null as empty): the same in every chunk."""
+    text = one_array(values)
+    text = text if pa.types.is_string(text.type) else text.cast(pa.string())
+    return text_hash(trim_whitespace(text))
 
 
 def repeated_trip_ids(
@@ -80,26 +60,18 @@ def repeated_trip_ids(
     them), ``rows`` their row numbers in the whole file; empty and null ids repeat
     nothing. The first occurrence wins, as in one pass. Returned in no particular order.
     """
+    none = np.zeros(0, dtype=np.int64)
     if len(trip_ids) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return none, none
     ids = one_array(trip_ids)
+    ids = ids if pa.types.is_string(ids.type) else ids.cast(pa.string())
     numbers = np.asarray(rows, dtype=np.int64)
-    present = np.asarray(
-        pc.invert(pc.equal(pc.binary_length(ids), 0))
-        .fill_null(False)
-        .to_numpy(zero_copy_only=False)
-    )
-    encoded = ids.dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    codes = np.where(present, codes, -1)
-    order = np.lexsort((numbers, codes))
-    codes_sorted, rows_sorted = codes[order], numbers[order]
-    first = np.r_[True, codes_sorted[1:] != codes_sorted[:-1]]
-    first_of_group = rows_sorted[
-        np.maximum.accumulate(np.where(first, np.arange(codes_sorted.size), 0))
-    ]
-    repeated = ~first & (codes_sorted >= 0)
-    return rows_sorted[repeated], first_of_group[repeated]
+    if not bool(np.all(numbers[1:] > numbers[:-1])):  # first in the file = first here
+        order = np.argsort(numbers, kind="stable")
+        ids, numbers = ids.take(pa.array(order)), numbers[order]
+    later, first = repeats(ids)
+    kept = ~empty_or_null(ids)[later]
+    return numbers[later[kept]], numbers[first[kept]]
 
 
 def stream_calc(
@@ -182,7 +154,7 @@ class _Streamer:
                 with_row = pa.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
                 self._scatter(with_row, users, buckets, user_writers)
                 ids = pa.RecordBatch.from_arrays(
-                    [pc.utf8_trim_whitespace(batch.column(trips).cast(pa.string())), numbers],
+                    [trim_whitespace(batch.column(trips).cast(pa.string())), numbers],
                     schema=id_schema,
                 )
                 self._scatter(ids, "trip_id", buckets, id_writers)
