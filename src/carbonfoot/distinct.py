@@ -6,7 +6,9 @@ straight from the column's bytes, and a sort of those integers finds any repeat.
 every value is at most 8 bytes long and has no NUL byte the integer *is* the value (zero
 padded), so equal integers mean equal values; longer values are mixed into a 64-bit hash,
 and only the rows whose hash repeats are compared as text. A batch without repeats, the
-usual case, never builds a hash table of strings.
+usual case, never builds a hash table of strings. The same word reads number user ids
+(:func:`value_codes`) and hash ids alone for spreading a file over buckets
+(:func:`text_hash`).
 """
 
 from __future__ import annotations
