@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from attrs import frozen
 
-from carbonfoot.arrow import one_array
+from carbonfoot.arrow import null_mask, one_array
 from carbonfoot.background import Deferred
 from carbonfoot.distances import REPORTED, DistanceProvider, DistanceRequest
 from carbonfoot.distinct import repeats, value_codes
@@ -430,7 +430,7 @@ def _blank(values: pa.Array) -> BoolArray:
         or pa.types.is_decimal(kind)
         or pa.types.is_temporal(kind)
     ):
-        return _null_mask(values)
+        return null_mask(values)
     values = _as_text(values)
     empty = pc.equal(pc.binary_length(values), 0)
     blank = pc.or_kleene(empty, pc.utf8_is_space(values)).fill_null(True)
@@ -530,7 +530,7 @@ def _read_distance(
         or pa.types.is_decimal(values.type)
     ):
         numbers = values.cast(pa.float64(), safe=False)
-        numeric = ~_null_mask(values)
+        numeric = ~null_mask(values)
     elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         trimmed = pc.utf8_trim_whitespace(values)
         numeric = np.asarray(
@@ -610,9 +610,3 @@ def _read_time(
         " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
     )
     return micros, valid
-
-
-def _null_mask(values: pa.Array) -> BoolArray:
-    if values.null_count == 0:
-        return np.zeros(len(values), dtype=np.bool_)
-    return np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=np.bool_)

@@ -16,6 +16,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from carbonfoot.arrow import null_mask
+
 __all__ = ["ISO_8601_PATTERN", "local_days", "parse_times"]
 
 MICROS_PER_DAY: Final = 86_400_000_000
@@ -42,7 +44,7 @@ def parse_times(values: pa.Array, timezone: str) -> tuple[Int64Array, BoolArray,
     size = len(values)
     micros = np.zeros(size, dtype=np.int64)
     if pa.types.is_timestamp(values.type):
-        missing = _null_mask(values)
+        missing = null_mask(values)
         if values.type.tz is None:
             values = pc.assume_timezone(
                 values, timezone, ambiguous="earliest", nonexistent="earliest"
@@ -53,7 +55,7 @@ def parse_times(values: pa.Array, timezone: str) -> tuple[Int64Array, BoolArray,
         micros[:] = utc.fill_null(0).to_numpy(zero_copy_only=False)
         return micros, ~missing, missing
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        missing = _null_mask(values)
+        missing = null_mask(values)
         return micros, np.zeros(size, dtype=np.bool_), missing
     if (
         values.null_count == 0
@@ -68,7 +70,7 @@ def parse_times(values: pa.Array, timezone: str) -> tuple[Int64Array, BoolArray,
             micros[:] = _utc_micros(parsed)
             return micros, np.ones(size, dtype=np.bool_), np.zeros(size, dtype=np.bool_)
     text = pc.utf8_trim_whitespace(values)
-    missing = _null_mask(text) | _as_bool(pc.equal(pc.binary_length(text), 0))
+    missing = null_mask(text) | _as_bool(pc.equal(pc.binary_length(text), 0))
     well_formed = _as_bool(pc.match_substring_regex(text, ISO_8601_PATTERN))
     zoned = well_formed & _as_bool(pc.match_substring_regex(text, _ZONE_SUFFIX))
     valid = np.zeros(size, dtype=np.bool_)
@@ -149,12 +151,6 @@ def _cast_isolating_failures(text: pa.Array, target: pa.DataType) -> tuple[pa.Ar
     left, left_ok = _cast_isolating_failures(text.slice(0, middle), target)
     right, right_ok = _cast_isolating_failures(text.slice(middle), target)
     return pa.concat_arrays([left, right]), np.concatenate([left_ok, right_ok])
-
-
-def _null_mask(values: pa.Array) -> BoolArray:
-    if values.null_count == 0:
-        return np.zeros(len(values), dtype=np.bool_)
-    return _as_bool(pc.is_null(values))
 
 
 def _as_bool(values: pa.Array) -> BoolArray:
