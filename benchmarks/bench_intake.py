@@ -56,7 +56,7 @@ from _trips import (
     generate,
 )
 from carbonfoot import DistanceRequest, Engine
-from carbonfoot.distinct import value_codes
+from carbonfoot._kernels.hashing import value_codes
 from carbonfoot.engine import whole_milligrams
 from carbonfoot.intake import read_trips, to_arrow_table
 from carbonfoot.times import local_days

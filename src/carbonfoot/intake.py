@@ -20,14 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from attrs import frozen
 
-from carbonfoot.arrow import null_mask, one_array
-from carbonfoot.background import Deferred
+from carbonfoot._kernels.arrays import null_mask, one_array
+from carbonfoot._kernels.hashing import repeats, value_codes
+from carbonfoot._kernels.strings import as_text, blank, empty_or_null, trim_whitespace
+from carbonfoot._kernels.threads import Deferred
 from carbonfoot.distances import REPORTED, DistanceProvider, DistanceRequest
-from carbonfoot.distinct import repeats, value_codes
 from carbonfoot.errors import InputError, PluginError
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable
 from carbonfoot.plausibility import SUSPECT_STATUSES
-from carbonfoot.text import empty_or_null, trim_whitespace
 from carbonfoot.times import parse_times
 from carbonfoot.units import (
     DISTANCE_UNITS,
@@ -171,15 +171,15 @@ def read_trips(
     # Ids are trimmed: "a1" and "a1 " are one trip (and one user), never two.
     # User codes (for the daily cap and the plausibility checks) take a hash of a whole
     # text column; on a large batch that runs on another core while the rest is read here.
-    user_id = trim_whitespace(_as_text(column("user_id")))
+    user_id = trim_whitespace(as_text(column("user_id")))
     user_codes = Deferred(partial(value_codes, user_id), size)
-    trip_id = trim_whitespace(_as_text(column("trip_id")))
-    mode_label = _as_text(column("mode"))
+    trip_id = trim_whitespace(as_text(column("trip_id")))
+    mode_label = as_text(column("mode"))
     blank_trip, blank_user = empty_or_null(trip_id), empty_or_null(user_id)
     mode_code = modes.codes(mode_label)
     unknown = np.flatnonzero(mode_code == UNKNOWN_MODE)  # blank labels are among these
     blank_mode = np.zeros(size, dtype=np.bool_)
-    blank_mode[unknown] = _blank(mode_label.take(pa.array(unknown)))
+    blank_mode[unknown] = blank(mode_label.take(pa.array(unknown)))
     rejections.reject(blank_trip, "missing_trip_id", "trip_id", "is empty")
     if known_duplicates is None:
         again, first = repeats(trip_id)
@@ -215,7 +215,7 @@ def read_trips(
         " is not an installed mode or alias (see `carbonfoot modes`)",
     )
     distance_column = column("distance") if "distance" in names else pa.nulls(size, pa.string())
-    given = ~_blank(distance_column)
+    given = ~blank(distance_column)
     distance = _read_distance(distance_column, rejections, given if provider_columns else None)
     unit_km = _unit_factors(
         column("distance_unit") if "distance_unit" in names else None, default_km, size, rejections
@@ -254,7 +254,7 @@ def read_trips(
     ended_us = None
     if "ended_at" in names:
         ended = column("ended_at")
-        blank_end = _blank(ended)
+        blank_end = blank(ended)
         ended_us, ended_ok, _ = parse_times(ended, timezone)
         rejections.reject_value(
             ~blank_end & ~ended_ok,
@@ -270,7 +270,7 @@ def read_trips(
             ended,
             " is before started_at",
         )
-    district = _as_text(column("district")) if "district" in names else None
+    district = as_text(column("district")) if "district" in names else None
     every = not rejections.status.any()
     return TripColumns(
         size=size,
@@ -362,7 +362,7 @@ class _Rejections:
         """
         rows = self._claim(mask, status)
         if rows.size:
-            shown = _quoted(_as_text(values.take(pa.array(rows))))
+            shown = _quoted(as_text(values.take(pa.array(rows))))
             tail = [detail(rows)] if detail is not None else []
             self.parts.append((rows, _join(*self._prefix(rows, column), shown, message, *tail)))
 
@@ -399,44 +399,6 @@ def _quoted(values: pa.Array) -> pa.Array:
     return _join("'", text, "'")
 
 
-def _as_text(values: pa.Array) -> pa.Array:
-    """A column as text: strings stay, numbers and other scalars become their text form."""
-    if pa.types.is_string(values.type):
-        return values
-    if pa.types.is_large_string(values.type) or pa.types.is_dictionary(values.type):
-        return values.cast(pa.string())
-    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        try:
-            return values.cast(pa.string())  # validates UTF-8
-        except pa.ArrowInvalid:
-            pass
-    if pa.types.is_null(values.type):
-        return pa.nulls(len(values), type=pa.string())
-    try:
-        return values.cast(pa.string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array(
-            [None if value is None else str(value) for value in values.to_pylist()],
-            type=pa.string(),
-        )
-
-
-def _blank(values: pa.Array) -> BoolArray:
-    """Null, empty, or only whitespace (for numbers and times: null)."""
-    kind = values.type
-    if (
-        pa.types.is_integer(kind)
-        or pa.types.is_floating(kind)
-        or pa.types.is_decimal(kind)
-        or pa.types.is_temporal(kind)
-    ):
-        return null_mask(values)
-    values = _as_text(values)
-    empty = pc.equal(pc.binary_length(values), 0)
-    blank = pc.or_kleene(empty, pc.utf8_is_space(values)).fill_null(True)
-    return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=np.bool_)
-
-
 def _derive_distances(
     providers: Sequence[DistanceProvider],
     options: Mapping[str, Any],
@@ -458,7 +420,7 @@ def _derive_distances(
     for index, provider in enumerate(providers, start=1):
         if not needed.any() or not all(name in names for name in provider.columns):
             continue
-        rows = np.flatnonzero(needed & ~_blank(_as_text(column(provider.columns[0]))))
+        rows = np.flatnonzero(needed & ~blank(as_text(column(provider.columns[0]))))
         if rows.size == 0:
             continue
         take = pa.array(rows)
@@ -551,12 +513,12 @@ def _read_distance(
     with np.errstate(invalid="ignore"):
         if numbers.null_count == 0 and bool(np.all((distance > 0) & (distance < np.inf))):
             return distance  # every cell a positive finite number: nothing to reject
-    blank = _blank(text)
+    empty = blank(text)
     if given is None:
-        rejections.reject(blank, "bad_distance", "distance", "is empty")
-    rejections.reject_value(~numeric & ~blank, "bad_distance", "distance", text, " is not a number")
+        rejections.reject(empty, "bad_distance", "distance", "is empty")
+    rejections.reject_value(~numeric & ~empty, "bad_distance", "distance", text, " is not a number")
     finite = np.isfinite(distance)
-    rejections.reject_value(~finite & ~blank, "bad_distance", "distance", text, " is not finite")
+    rejections.reject_value(~finite & ~empty, "bad_distance", "distance", text, " is not finite")
     rejections.reject_value(
         finite & (distance < 0), "bad_distance", "distance", text, " is negative"
     )
@@ -577,7 +539,7 @@ def _unit_factors(
     """Kilometres per unit for each row: its ``distance_unit`` if given, else the default."""
     if values is None:
         return np.float64(default_km)
-    text = _as_text(values)
+    text = as_text(values)
     encoded = pc.utf8_trim_whitespace(text).dictionary_encode()
     spellings: Sequence[str | None] = encoded.dictionary.to_pylist()
     factors = []

@@ -24,8 +24,8 @@ import numpy.typing as npt
 import pyarrow as pa
 from attrs import field, frozen, validators
 
+from carbonfoot._kernels.lookup import TextLookup
 from carbonfoot.errors import UnknownModeError
-from carbonfoot.lookup import TextLookup
 
 __all__ = ["UNKNOWN_MODE", "Mode", "ModeTable", "SpeedRange", "normalise_label"]
 

@@ -30,11 +30,11 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from carbonfoot import background
-from carbonfoot.background import Deferred
+from carbonfoot._kernels import threads
+from carbonfoot._kernels.sorting import fits_packed_key, group_time_order, group_time_sort
+from carbonfoot._kernels.threads import Deferred
 from carbonfoot.errors import InputError
 from carbonfoot.modes import ModeTable
-from carbonfoot.ordering import fits_packed_key, group_time_order, group_time_sort
 
 __all__ = ["SUSPECT_STATUSES", "Limits", "PlausibilityRules"]
 
@@ -187,7 +187,7 @@ class _OverlapCheck:
     """The overlap check, started at once; on a large batch split by ranges of user codes.
 
     It is the costliest check (a sort by user and time). Users are independent, so on a
-    batch of :data:`~carbonfoot.background.BACKGROUND_FROM_ROWS` rows or more the users are
+    batch of :data:`~carbonfoot._kernels.threads.BACKGROUND_FROM_ROWS` rows or more the users are
     cut into :data:`PARTS` ranges that a background thread starts on now and the calling
     thread joins in on when it asks for the result: each thread takes the next range not
     yet taken, so neither waits while there is work left.
@@ -206,7 +206,7 @@ class _OverlapCheck:
         """Check ``rows`` (None: all ``size`` trips)."""
         self._work = partial(_overlapping_users, rows=rows, users=users, start=start, end=end)
         checked = size if rows is None else rows.size
-        self._parts = self.PARTS if checked >= background.BACKGROUND_FROM_ROWS else 1
+        self._parts = self.PARTS if checked >= threads.BACKGROUND_FROM_ROWS else 1
         self._next_part = itertools.count()
         self._taking = threading.Lock()  # each part taken once, with or without a GIL
         self._found: list[npt.NDArray[np.bool_]] = []

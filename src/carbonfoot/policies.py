@@ -22,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen, validators
 
+from carbonfoot._kernels.sorting import group_time_order
 from carbonfoot.errors import PolicyError
-from carbonfoot.ordering import group_time_order
 
 __all__ = [
     "CreditPolicy",

@@ -29,13 +29,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from attrs import evolve
 
-from carbonfoot.arrow import one_array
-from carbonfoot.distinct import repeats, text_hash
+from carbonfoot._kernels.arrays import one_array
+from carbonfoot._kernels.hashing import repeats, text_hash
+from carbonfoot._kernels.strings import empty_or_null, trim_whitespace
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.io import file_format, iter_trip_batches
 from carbonfoot.results import ModeSummary, Summary
-from carbonfoot.text import empty_or_null, trim_whitespace
 
 __all__ = ["merge_summaries", "repeated_trip_ids", "stream_calc", "string_hash"]
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from carbonfoot.arrow import null_mask
+from carbonfoot._kernels.arrays import null_mask
 
 __all__ = ["ISO_8601_PATTERN", "local_days", "parse_times"]
 

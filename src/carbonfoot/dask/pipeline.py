@@ -40,13 +40,14 @@ import pyarrow.compute as pc
 from attrs import frozen
 from dask.delayed import Delayed, delayed
 
-from carbonfoot.arrow import one_array
+from carbonfoot._kernels.arrays import one_array
+from carbonfoot._kernels.strings import as_text
 from carbonfoot.dask.columns import FIRST, PART, ROW, TRIP, TRIP_KEY, USER
 from carbonfoot.dask.frames import frame_of, public_frame, result_frame
 from carbonfoot.dask.summary import exact_summary
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
-from carbonfoot.intake import _as_text, to_arrow_table
+from carbonfoot.intake import to_arrow_table
 from carbonfoot.results import RunInfo
 from carbonfoot.streaming import repeated_trip_ids, string_hash
 
@@ -193,7 +194,7 @@ def _repeated_ids(numbered: dd.DataFrame, trip_column: str, buckets: int) -> Del
 
 def _trip_ids(part: pd.DataFrame, trip_column: str) -> pd.DataFrame:
     """Trimmed trip ids as text (as the engine reads them), their hash, and row numbers."""
-    ids = pc.utf8_trim_whitespace(_as_text(_arrow_column(part, trip_column)))
+    ids = pc.utf8_trim_whitespace(as_text(_arrow_column(part, trip_column)))
     return pd.DataFrame(
         {
             TRIP_KEY: string_hash(ids).view(np.int64),
@@ -229,7 +230,7 @@ def _by_user(numbered: dd.DataFrame, user_column: str, buckets: int) -> dd.DataF
 
 
 def _with_user_key(part: pd.DataFrame, user_column: str) -> pd.DataFrame:
-    text = pc.utf8_trim_whitespace(_as_text(_arrow_column(part, user_column)))
+    text = pc.utf8_trim_whitespace(as_text(_arrow_column(part, user_column)))
     return part.assign(**{USER: string_hash(text).view(np.int64)})
 
 

@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carbonfoot import text
-from carbonfoot.text import empty_or_null, layout, trim_whitespace
+from carbonfoot._kernels import strings
+from carbonfoot._kernels.strings import empty_or_null, layout, trim_whitespace
 
 # Whitespace pyarrow trims (ASCII and Unicode), other control characters, and letters.
 EDGE_CHARACTERS = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\xa0", "\u3000"]
@@ -57,7 +57,7 @@ def test_layout_of_a_large_string_slice() -> None:
 @given(column=values)
 def test_trimming_in_small_blocks_matches_pyarrow(column: list[str | None]) -> None:
     array = pa.array(column, type=pa.string())
-    with mock.patch.object(text, "_BLOCK_VALUES", 3):
+    with mock.patch.object(strings, "_BLOCK_VALUES", 3):
         assert trim_whitespace(array).to_pylist() == pc.utf8_trim_whitespace(array).to_pylist()
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carbonfoot import distinct
-from carbonfoot.distinct import (
+from carbonfoot._kernels import hashing
+from carbonfoot._kernels.hashing import (
     EXACT_BYTES,
     HASHED_BYTES,
     first_rows,
@@ -96,7 +96,7 @@ def test_colliding_keys_are_told_apart_as_text(column: list[str | None]) -> None
     def one_key(array: pa.Array) -> tuple[np.ndarray, bool]:
         return np.zeros(len(array), dtype=np.uint64), False
 
-    with mock.patch.object(distinct, "text_keys", one_key):
+    with mock.patch.object(hashing, "text_keys", one_key):
         assert first_rows(pa.array(column, type=pa.string())).tolist() == first_rows_by_loop(column)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from carbonfoot.text import layout
+from carbonfoot._kernels.strings import layout
 
 __all__ = ["first_rows", "repeats", "text_hash", "text_keys", "value_codes"]
 

@@ -14,7 +14,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["empty_or_null", "layout", "trim_whitespace"]
+from carbonfoot._kernels.arrays import null_mask
+
+__all__ = ["as_text", "blank", "empty_or_null", "layout", "trim_whitespace"]
 
 _LAST_SPACE_OR_CONTROL = 0x20
 _DELETE = 0x7F  # every byte above it belongs to a multi-byte character
@@ -88,3 +90,41 @@ def empty_or_null(values: pa.Array) -> npt.NDArray[np.bool_]:
     if values.null_count:
         empty |= np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
     return np.asarray(empty, dtype=np.bool_)
+
+
+def as_text(values: pa.Array) -> pa.Array:
+    """A column as text: strings stay, numbers and other scalars become their text form."""
+    if pa.types.is_string(values.type):
+        return values
+    if pa.types.is_large_string(values.type) or pa.types.is_dictionary(values.type):
+        return values.cast(pa.string())
+    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        try:
+            return values.cast(pa.string())  # validates UTF-8
+        except pa.ArrowInvalid:
+            pass
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), type=pa.string())
+    try:
+        return values.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array(
+            [None if value is None else str(value) for value in values.to_pylist()],
+            type=pa.string(),
+        )
+
+
+def blank(values: pa.Array) -> npt.NDArray[np.bool_]:
+    """Null, empty, or only whitespace (for numbers and times: null)."""
+    kind = values.type
+    if (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_temporal(kind)
+    ):
+        return null_mask(values)
+    values = as_text(values)
+    empty = pc.equal(pc.binary_length(values), 0)
+    blank = pc.or_kleene(empty, pc.utf8_is_space(values)).fill_null(True)
+    return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=np.bool_)

@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carbonfoot.ordering import group_time_order
+from carbonfoot._kernels.sorting import group_time_order
 from carbonfoot.plausibility import SUSPECT_STATUSES, Limits, PlausibilityRules
 
 _DAY_US = 86_400_000_000
