@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from attrs import frozen
 
 from carbonfoot import Engine, PolicyBatch
-from carbonfoot.engine import whole_milligrams
+from carbonfoot.money import whole_milligrams
 from carbonfoot.synthetic import MODE_SHAPES
 from carbonfoot.times import local_days
 

@@ -57,8 +57,8 @@ from _trips import (
 )
 from carbonfoot import DistanceRequest, Engine
 from carbonfoot._kernels.hashing import value_codes
-from carbonfoot.engine import whole_milligrams
 from carbonfoot.intake import read_trips, to_arrow_table
+from carbonfoot.money import whole_milligrams
 from carbonfoot.times import local_days
 from carbonfoot_builtins.distance_gtfs import load_network
 

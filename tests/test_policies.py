@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from carbonfoot import Engine, PolicyBatch, PolicyError, UnknownPolicyError
+from carbonfoot.money import divide_floor
 from carbonfoot.plugins import Catalog
-from carbonfoot.policies import apply_daily_cap, divide_floor, parse_decimal
+from carbonfoot.policies import apply_daily_cap, parse_decimal
 
 
 def batch(

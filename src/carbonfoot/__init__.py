@@ -30,11 +30,11 @@ from carbonfoot.errors import (
 )
 from carbonfoot.factors import Factor, FactorSet, Source, Uncertainty, Validity, load_factor_set
 from carbonfoot.hookspecs import hookimpl
-from carbonfoot.intake import STATUSES
 from carbonfoot.modes import Mode, SpeedRange
 from carbonfoot.plugins import Catalog, default_catalog
 from carbonfoot.policies import CreditPolicy, Parameter, PolicyBatch, PolicySpec
 from carbonfoot.results import Results, RunInfo, Summary
+from carbonfoot.statuses import STATUSES
 
 __version__ = "0.1.0"
 

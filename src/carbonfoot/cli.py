@@ -529,12 +529,9 @@ def _print_summary(summary: Any, info: Any, output_path: Path, elapsed: float) -
     )
     params = ", ".join(f"{k}={v}" for k, v in info.policy_params.items())
     console.print(f"status: {statuses}")
-    counts = summary.status_counts
-    quarantined = sum(count for name, count in counts.items() if name.startswith("suspect_"))
-    rejected = summary.trips - summary.computed - quarantined
     console.print(
-        f"rows: {summary.trips:,} in = {summary.computed + quarantined:,} computed "
-        f"({quarantined:,} quarantined as suspect, earning nothing) + {rejected:,} rejected"
+        f"rows: {summary.trips:,} in = {summary.computed + summary.quarantined:,} computed "
+        f"({summary.quarantined:,} quarantined as suspect, earning nothing) + {summary.rejected:,} rejected"
     )
     console.print(
         f"factor set {info.factor_set}@{info.factor_set_hash[:12]} ({info.gas}), "

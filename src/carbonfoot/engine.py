@@ -32,17 +32,19 @@ from attrs import frozen
 from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
 from carbonfoot.distances import resolve_options
 from carbonfoot.errors import InputError, PolicyError
-from carbonfoot.factors import FactorSet, today
+from carbonfoot.factors import FactorSet
 from carbonfoot.intake import MAX_TRIP_KM, NUMBER_PATTERN, TripColumns, read_trips, to_arrow_table
 from carbonfoot.modes import Mode, ModeTable
-from carbonfoot.plausibility import SUSPECT_STATUSES, PlausibilityRules
+from carbonfoot.money import whole_milligrams
+from carbonfoot.plausibility import PlausibilityRules
 from carbonfoot.plugins import Catalog, default_catalog
 from carbonfoot.policies import CreditPolicy, PolicyBatch, format_param
 from carbonfoot.results import Results, RunInfo, build_results
-from carbonfoot.times import local_days
+from carbonfoot.statuses import QUARANTINED
+from carbonfoot.times import day_number, local_days, today
 from carbonfoot.units import distance_unit_to_km
 
-__all__ = ["Engine", "PreparedBatch", "TripResult", "whole_milligrams"]
+__all__ = ["Engine", "PreparedBatch", "TripResult"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -445,7 +447,7 @@ class Engine:
     def _cell_of(self, on: dt.date | None, district: str) -> tuple[int, int]:
         if self.single_cell:
             return 0, 0
-        day = today() if on is None else (on - _EPOCH).days
+        day = today() if on is None else day_number(on)
         # As FactorSet.interval_of (a right-side search of the sorted cuts), for one day.
         interval = bisect.bisect_right(self._cuts, day)
         return self._district_index.get(district, 0), interval
@@ -455,7 +457,6 @@ class Engine:
         return self.modes.get(label)
 
 
-_EPOCH = dt.date(1970, 1, 1)
 _NUMBER = re.compile(NUMBER_PATTERN)
 
 
@@ -478,7 +479,7 @@ def _quarantine(
     modes: ModeTable,
 ) -> None:
     """Give suspect trips their status and a message; their numbers stay computed."""
-    for index, status in enumerate(SUSPECT_STATUSES, start=1):
+    for index, status in enumerate(QUARANTINED, start=1):
         mask = verdict == index
         if not mask.any():
             continue
@@ -543,22 +544,6 @@ def _quarantine(
 
 def _text(values: npt.NDArray[Any]) -> pa.Array:
     return pa.array(values).cast(pa.string())
-
-
-def whole_milligrams(savings_g: FloatArray) -> npt.NDArray[np.int64]:
-    """Savings rounded to whole milligrams (half to even), refused beyond 2**62 mg."""
-    milligrams = savings_g * 1000.0
-    np.rint(milligrams, out=milligrams)
-    if milligrams.size and float(milligrams.max()) >= 2.0**62:
-        raise PolicyError(
-            f"a trip saves {float(milligrams.max()) / 1000:.4g} g, too much to award exactly; "
-            "check the factor set"
-        )
-    # Cast in place: the whole numbers overwrite their own floats (numpy casts an exactly
-    # overlapping array element by element), so a batch needs one buffer here, not two.
-    whole = milligrams.view(np.int64)
-    np.copyto(whole, milligrams, casting="unsafe")
-    return whole
 
 
 def _split_distance(text: str, unit: str) -> tuple[float | str, str]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 
 from carbonfoot.engine import Engine, TripResult
-from carbonfoot.factors import Factor, FactorSet, today
+from carbonfoot.factors import Factor, FactorSet
 from carbonfoot.policies import format_param
+from carbonfoot.times import date_of, day_number, today
 from carbonfoot.units import kind_of
 
 __all__ = ["explain_trip"]
-
-_EPOCH = dt.date(1970, 1, 1)
 
 
 def explain_trip(
@@ -33,8 +32,8 @@ def explain_trip(
     result = engine.trip(mode, distance, unit, on=on, district=district)
     factor_set = engine.factor_set
     mode_value = engine.mode(mode)
-    day = today() if on is None else (on - _EPOCH).days
-    date_text = (_EPOCH + dt.timedelta(days=day)).isoformat()
+    day = today() if on is None else day_number(on)
+    date_text = date_of(day).isoformat()
     code = engine.modes.code_of(mode_value.id)
     cell_d, cell_k = engine._cell_of(on, district)
     lines = [

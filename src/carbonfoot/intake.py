@@ -27,7 +27,7 @@ from carbonfoot._kernels.threads import Deferred
 from carbonfoot.distances import REPORTED, DistanceProvider, DistanceRequest
 from carbonfoot.errors import InputError, PluginError
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable
-from carbonfoot.plausibility import SUSPECT_STATUSES
+from carbonfoot.statuses import STATUS_CODE
 from carbonfoot.times import parse_times
 from carbonfoot.units import (
     DISTANCE_UNITS,
@@ -41,7 +41,6 @@ __all__ = [
     "MAX_TRIP_KM",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
-    "STATUSES",
     "TripColumns",
     "read_trips",
     "to_arrow_table",
@@ -49,22 +48,6 @@ __all__ = [
 
 REQUIRED_COLUMNS: Final = ("trip_id", "user_id", "mode", "distance", "started_at")
 OPTIONAL_COLUMNS: Final = ("distance_unit", "ended_at", "district")
-
-#: Public status codes, in order of precedence; the index is the internal code.
-STATUSES: Final = (
-    "ok",
-    "missing_trip_id",
-    "duplicate_trip_id",
-    "missing_user",
-    "unknown_mode",
-    "bad_distance",
-    "bad_unit",
-    "bad_time",
-    "no_factor",
-    "no_baseline",
-    *SUSPECT_STATUSES,
-)
-STATUS_CODE: Final = {name: code for code, name in enumerate(STATUSES)}
 
 #: The longest distance one trip can cover on the ground: Earth's equatorial
 #: circumference, 40,075.017 km (WGS 84 semi-major axis 6,378,137 m, NIMA TR8350.2).

@@ -35,16 +35,10 @@ from carbonfoot._kernels.sorting import fits_packed_key, group_time_order, group
 from carbonfoot._kernels.threads import Deferred
 from carbonfoot.errors import InputError
 from carbonfoot.modes import ModeTable
+from carbonfoot.statuses import QUARANTINED
 
-__all__ = ["SUSPECT_STATUSES", "Limits", "PlausibilityRules"]
+__all__ = ["Limits", "PlausibilityRules"]
 
-SUSPECT_STATUSES = (
-    "suspect_speed",
-    "suspect_distance",
-    "suspect_daily_distance",
-    "suspect_duplicate",
-    "suspect_overlap",
-)
 _MICROS_PER_HOUR = 3.6e9
 _BLOCK_ROWS = 1 << 16
 _MODE_LIMITS = ("min_kmh", "max_kmh", "max_trip_km", "max_daily_km")
@@ -123,7 +117,7 @@ class PlausibilityRules:
         local_day: npt.NDArray[np.int64],
         users: Callable[[], npt.NDArray[np.int64]],
     ) -> npt.NDArray[np.int8]:
-        """For each trip, 0 or 1 + the index of its suspect status in :data:`SUSPECT_STATUSES`."""
+        """For each trip, 0 or 1 + the index of its suspect status in :data:`~carbonfoot.statuses.QUARANTINED`."""
         size = codes.size
         verdict = np.zeros(size, dtype=np.int8)
         if not computed.any():
@@ -140,7 +134,7 @@ class PlausibilityRules:
 
         def flag(mask: npt.NDArray[np.bool_], status: str) -> None:
             chosen = mask & computed & (verdict == 0)
-            verdict[chosen] = SUSPECT_STATUSES.index(status) + 1
+            verdict[chosen] = QUARANTINED.index(status) + 1
 
         end = started_us if ended_us is None else np.maximum(ended_us, started_us)
         some = None if every else np.flatnonzero(computed)  # None: every row

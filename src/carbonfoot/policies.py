@@ -24,8 +24,10 @@ from attrs import field, frozen, validators
 
 from carbonfoot._kernels.sorting import group_time_order
 from carbonfoot.errors import PolicyError
+from carbonfoot.money import MILLIGRAMS_PER_GRAM, divide_floor
 
 __all__ = [
+    "MILLIGRAMS_PER_GRAM",
     "CreditPolicy",
     "Parameter",
     "PolicyBatch",
@@ -37,7 +39,6 @@ __all__ = [
 ]
 
 Int64Array = npt.NDArray[np.int64]
-MILLIGRAMS_PER_GRAM = 1000
 
 
 class PolicyBatch:
@@ -272,23 +273,6 @@ def format_param(value: Any) -> str:
     if isinstance(value, frozenset | set | tuple | list):
         return ",".join(sorted(str(item) for item in value))
     return str(value)
-
-
-def divide_floor(savings_mg: Int64Array, scale: int, milligrams_per_unit: int) -> Int64Array:
-    """``floor(savings_mg * scale / milligrams_per_unit)`` exactly, without int64 overflow.
-
-    Splits the division so the intermediate product never exceeds
-    ``milligrams_per_unit * scale``: the quotient and remainder parts are exact integers.
-    """
-    if scale == 1:
-        return np.asarray(savings_mg // milligrams_per_unit, dtype=np.int64)
-    whole, rest = np.divmod(savings_mg, milligrams_per_unit)
-    if whole.size and int(whole.max()) > (2**63 - 1) // scale - 1:
-        raise PolicyError(
-            f"an award of {int(whole.max())} x {scale} minor units does not fit in 64 bits; "
-            "check the factor set and the policy rate"
-        )
-    return np.asarray(whole * scale + (rest * scale) // milligrams_per_unit, dtype=np.int64)
 
 
 def apply_daily_cap_matrix(

@@ -22,13 +22,14 @@ import pyarrow.compute as pc
 from attrs import asdict, field, frozen
 
 from carbonfoot.factors.model import freeze as _freeze
-from carbonfoot.intake import STATUSES
+from carbonfoot.money import money_column, to_value
+from carbonfoot.statuses import QUARANTINED, STATUSES, is_computed_column
 
 if TYPE_CHECKING:
     from carbonfoot.intake import TripColumns
     from carbonfoot.modes import ModeTable
 
-__all__ = ["ModeSummary", "Results", "RunInfo", "Summary", "build_results", "decimal_array"]
+__all__ = ["ModeSummary", "Results", "RunInfo", "Summary", "build_results"]
 
 OUTPUT_COLUMNS = (
     "trip_id",
@@ -50,7 +51,6 @@ OUTPUT_COLUMNS = (
     "baseline",
     "policy",
 )
-_DECIMAL_PRECISION = 18  # every int64 award fits
 
 
 @frozen
@@ -71,9 +71,7 @@ class RunInfo:
 
     def credit_value(self, award: int) -> int | Decimal:
         """An integer award as the policy's unit: an int, or a Decimal with its places."""
-        if self.credit_decimals == 0:
-            return int(award)
-        return Decimal(int(award)).scaleb(-self.credit_decimals)
+        return to_value(award, self.credit_decimals)
 
     def metadata(self) -> dict[bytes, bytes]:
         """The run info as Arrow/Parquet schema metadata."""
@@ -108,6 +106,16 @@ class Summary:
     credits: int | Decimal
     credit_unit: str
 
+    @property
+    def quarantined(self) -> int:
+        """Rows computed but earning nothing: the ``suspect_*`` statuses."""
+        return sum(self.status_counts.get(name, 0) for name in QUARANTINED)
+
+    @property
+    def rejected(self) -> int:
+        """Rows that could not be computed."""
+        return self.trips - self.computed - self.quarantined
+
 
 class Results:
     """The outcome of :meth:`Engine.compute`: the table, the run info and a summary."""
@@ -134,11 +142,7 @@ class Results:
         Quarantined (``suspect_*``) rows are computed, so they are not here; every input
         row is either computed or in this table.
         """
-        status = self.table.column("status")
-        computed = pc.or_(
-            pc.equal(status, "ok"), pc.starts_with(status.cast(pa.string()), "suspect_")
-        )
-        keep = pc.invert(computed)
+        keep = pc.invert(is_computed_column(self.table.column("status")))
         rows = trips.filter(keep)
         return rows.append_column(
             "status", self.table.column("status").filter(keep).cast(pa.string())
@@ -147,27 +151,6 @@ class Results:
     def to_pylist(self) -> list[dict[str, Any]]:
         """The result rows as dictionaries."""
         return list(self.table.to_pylist())
-
-
-def decimal_array(
-    awards: npt.NDArray[np.int64], decimals: int, valid: npt.NDArray[np.bool_]
-) -> pa.Array:
-    """An exact decimal128 array from integer awards in units of ``10 ** -decimals``.
-
-    Arrow stores a decimal128 as its unscaled 128-bit integer, so the int64 awards are
-    written into that layout directly (sign-extended) instead of passing through floats.
-    """
-    size = awards.size
-    words = np.empty((size, 2), dtype=np.int64)
-    words[:, 0] = awards
-    words[:, 1] = awards >> 63
-    validity = pa.array(valid).buffers()[1] if not valid.all() else None
-    return pa.Array.from_buffers(
-        pa.decimal128(_DECIMAL_PRECISION, decimals),
-        size,
-        [validity, pa.py_buffer(words.tobytes())],
-        null_count=int(size - np.count_nonzero(valid)),
-    )
 
 
 def _mode_column(codes: npt.NDArray[np.int32], labels: pa.Array, modes: ModeTable) -> pa.Array:
@@ -216,10 +199,7 @@ def build_results(
     size = columns.size
     codes = columns.mode_code
     mode_text = _mode_column(codes, columns.mode_label, modes)
-    if info.credit_decimals == 0:
-        credits = pa.array(awards, mask=~shown, type=pa.int64())
-    else:
-        credits = decimal_array(awards, info.credit_decimals, shown)
+    credits = money_column(awards, info.credit_decimals, shown)
     has_time = columns.started_valid
     table = pa.table(
         {

@@ -36,6 +36,7 @@ from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.io import file_format, iter_trip_batches
 from carbonfoot.results import ModeSummary, Summary
+from carbonfoot.statuses import STATUSES, is_computed_column
 
 __all__ = ["merge_summaries", "repeated_trip_ids", "stream_calc", "string_hash"]
 
@@ -227,14 +228,7 @@ class _Streamer:
             )
             if keep_rejects:
                 rejected = results.rejected(trips)
-                keep = pc.invert(
-                    pc.or_(
-                        pc.equal(results.table.column("status"), "ok"),
-                        pc.starts_with(
-                            results.table.column("status").cast(pa.string()), "suspect_"
-                        ),
-                    )
-                )
+                keep = pc.invert(is_computed_column(results.table.column("status")))
                 rejected = rejected.append_column(ROW, pa.array(numbers).filter(keep))
                 _write_ipc(
                     self.scratch / f"rejects-{bucket}.arrow",
@@ -408,8 +402,6 @@ def merge_summaries(summaries: list[Summary], engine: Engine) -> Summary:
             counts[status] = counts.get(status, 0) + count
     order = {mode: index for index, mode in enumerate(engine.modes.ids)}
     rows = tuple(sorted(by_mode.values(), key=lambda row: order.get(row.mode, len(order))))
-    from carbonfoot.intake import STATUSES
-
     return Summary(
         by_mode=rows,
         status_counts={status: counts[status] for status in STATUSES if status in counts},

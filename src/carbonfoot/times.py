@@ -1,4 +1,8 @@
-"""Trip times: ISO 8601 text or timestamps in, UTC microseconds and local days out.
+"""Trip times and the calendar: ISO 8601 in, UTC microseconds and local days out.
+
+Every day number in carbonfoot (a trip's local day, a factor's validity, a ledger's
+``--since``) counts days since :data:`EPOCH`, 1970-01-01, and :func:`today` is the one
+clock the library reads when no date is given.
 
 Parsing is columnar (pyarrow's ISO 8601 cast). Text is first matched against a strict
 pattern, so the cast only sees well-formed values; the rare value that still fails (a
@@ -9,6 +13,7 @@ are read as wall-clock time in the policy's time zone.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final
 
 import numpy as np
@@ -18,7 +23,18 @@ import pyarrow.compute as pc
 
 from carbonfoot._kernels.arrays import null_mask
 
-__all__ = ["ISO_8601_PATTERN", "local_days", "parse_times"]
+__all__ = [
+    "EPOCH",
+    "ISO_8601_PATTERN",
+    "date_of",
+    "day_number",
+    "local_days",
+    "parse_times",
+    "today",
+]
+
+#: Day 0 of every day number: 1970-01-01, the Unix epoch.
+EPOCH: Final = dt.date(1970, 1, 1)
 
 MICROS_PER_DAY: Final = 86_400_000_000
 ISO_8601_PATTERN: Final = (
@@ -33,6 +49,21 @@ _UTC_NANOS: Final = pa.timestamp("ns", tz="UTC")
 
 BoolArray = npt.NDArray[np.bool_]
 Int64Array = npt.NDArray[np.int64]
+
+
+def day_number(date: dt.date) -> int:
+    """``date`` as days since :data:`EPOCH`."""
+    return (date - EPOCH).days
+
+
+def date_of(day: int) -> dt.date:
+    """The date of a day number (days since :data:`EPOCH`)."""
+    return EPOCH + dt.timedelta(days=int(day))
+
+
+def today() -> int:
+    """Today (UTC) as a day number: the day used when none is given."""
+    return day_number(dt.datetime.now(dt.UTC).date())
 
 
 def parse_times(values: pa.Array, timezone: str) -> tuple[Int64Array, BoolArray, BoolArray]:

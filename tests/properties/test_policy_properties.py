@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from tests.test_policies import naive_cap
 
 from carbonfoot import PolicyBatch
-from carbonfoot.policies import apply_daily_cap, divide_floor
+from carbonfoot.money import divide_floor
+from carbonfoot.policies import apply_daily_cap
 
 
 def cap_batch(

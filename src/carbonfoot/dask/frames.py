@@ -18,7 +18,8 @@ import pandas as pd
 import pyarrow as pa
 
 from carbonfoot.dask.columns import AWARD, CONSTANT, ROW, SLOT, STATUS
-from carbonfoot.intake import STATUSES
+from carbonfoot.money import minor_units
+from carbonfoot.statuses import STATUSES
 
 __all__ = [
     "frame_of",
@@ -62,7 +63,7 @@ def result_frame(
     frame[ROW] = rows
     frame[SLOT] = np.where((codes >= 0) & (codes < modes), codes, modes).astype(np.int16)
     frame[STATUS] = status.indices.to_numpy(zero_copy_only=False).astype(np.int8)
-    frame[AWARD] = _minor_units(table.column("credits").combine_chunks())
+    frame[AWARD] = minor_units(table.column("credits").combine_chunks())
     for name, values in extra.items():
         frame[name] = values
     return frame
@@ -101,17 +102,3 @@ def rejects_table(part: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """Rejected input rows of a partition as the engine's ``rejected`` table gives them."""
     table = pa.Table.from_pandas(part.drop(columns=[ROW]), preserve_index=False)
     return table.cast(schema.remove_metadata()).replace_schema_metadata(schema.metadata)
-
-
-def _minor_units(credits: pa.Array) -> npt.NDArray[np.int64]:
-    """The policy's integer awards from the credits column (int64 or decimal), 0 where null."""
-    size = len(credits)
-    if pa.types.is_decimal(credits.type):
-        # A decimal128 is stored as its unscaled 128-bit integer: the low word is the award.
-        words = np.frombuffer(credits.buffers()[1], dtype=np.int64)
-        values = words.reshape(-1, 2)[credits.offset : credits.offset + size, 0].copy()
-    else:
-        values = credits.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    if credits.null_count:
-        values[np.asarray(credits.is_null().to_numpy(zero_copy_only=False))] = 0
-    return values

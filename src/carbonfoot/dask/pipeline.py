@@ -49,6 +49,7 @@ from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake import to_arrow_table
 from carbonfoot.results import RunInfo
+from carbonfoot.statuses import is_computed
 from carbonfoot.streaming import repeated_trip_ids, string_hash
 
 __all__ = ["SHUFFLE", "DaskResults", "compute"]
@@ -252,24 +253,12 @@ def _compute_bucket(
         trips, distance_unit=distance_unit, row_numbers=rows, known_duplicates=duplicates
     )
     status = results.table.column("status").combine_chunks().indices.to_numpy()
-    rejected = ~np.isin(status, _COMPUTED_STATUS_CODES)
+    rejected = ~is_computed(status)
     rejects = frame_of(results.rejected(trips).replace_schema_metadata(None)).assign(
         **{ROW: rows[rejected], PART: parts[rejected]}
     )
     frame = result_frame(results.table, len(engine.modes), rows, {PART: parts})
     return frame, rejects
-
-
-def _computed_status_codes() -> npt.NDArray[np.int8]:
-    from carbonfoot.intake import STATUSES
-
-    return np.array(
-        [code for code, name in enumerate(STATUSES) if name == "ok" or name.startswith("suspect_")],
-        dtype=np.int8,
-    )
-
-
-_COMPUTED_STATUS_CODES = _computed_status_codes()
 
 
 # -- 4. back into input order --------------------------------------------------------------

@@ -26,8 +26,8 @@ from attrs import define
 from dask.delayed import Delayed, delayed
 
 from carbonfoot.dask.columns import AWARD, SLOT, STATUS
-from carbonfoot.intake import STATUSES
 from carbonfoot.results import ModeSummary, RunInfo, Summary
+from carbonfoot.statuses import STATUSES
 
 __all__ = ["PairwisePlan", "exact_summary", "pairwise_plan", "pairwise_sum"]
 

@@ -9,7 +9,7 @@ keeps the result as floats. A set is identified by its name and the SHA-256 of i
 parsed content, so a result can always name the exact numbers that produced it.
 """
 
-from carbonfoot.factors.factor_set import FactorSet, today
+from carbonfoot.factors.factor_set import FactorSet
 from carbonfoot.factors.loader import content_hash, load_factor_set, read_document
 from carbonfoot.factors.model import (
     DerivationStep,
@@ -31,5 +31,4 @@ __all__ = [
     "content_hash",
     "load_factor_set",
     "read_document",
-    "today",
 ]

@@ -9,7 +9,6 @@ per-trip lookup in Python.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -23,16 +22,10 @@ from attrs import field, frozen
 from carbonfoot.errors import FactorError
 from carbonfoot.factors.model import Factor, ResolvedFactor, Source, freeze
 from carbonfoot.factors.resolve import NotValidError, Resolver
+from carbonfoot.times import today
 from carbonfoot.units import kind_of, multiply_dims
 
-__all__ = ["FactorSet", "today"]
-
-_EPOCH = dt.date(1970, 1, 1)
-
-
-def today() -> int:
-    """Today (UTC) as days since 1970-01-01: the day used when none is given."""
-    return (dt.datetime.now(dt.UTC).date() - _EPOCH).days
+__all__ = ["FactorSet"]
 
 
 @frozen

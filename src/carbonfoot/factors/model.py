@@ -15,6 +15,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from carbonfoot.times import day_number
 from carbonfoot.units import Dims
 
 __all__ = [
@@ -70,12 +71,12 @@ class Validity:
     @property
     def first_day(self) -> int | None:
         """``valid_from`` as days since 1970-01-01."""
-        return None if self.valid_from is None else (self.valid_from - _EPOCH).days
+        return None if self.valid_from is None else day_number(self.valid_from)
 
     @property
     def end_day(self) -> int | None:
         """The first day after ``valid_to``, as days since 1970-01-01 (exclusive end)."""
-        return None if self.valid_to is None else (self.valid_to - _EPOCH).days + 1
+        return None if self.valid_to is None else day_number(self.valid_to) + 1
 
     def covers(self, day: int) -> bool:
         """Whether the factor is valid on ``day`` (days since 1970-01-01)."""
@@ -100,9 +101,6 @@ class Validity:
         if self.district:
             parts.append(f"in {self.district}")
         return " ".join(parts) or "always"
-
-
-_EPOCH = dt.date(1970, 1, 1)
 
 
 @frozen

@@ -12,6 +12,8 @@ import click
 
 from carbonfoot.cli import _build_engine, _engine_options, _fail_cleanly, main
 from carbonfoot.errors import InputError
+from carbonfoot.money import to_value
+from carbonfoot.times import date_of
 
 __all__ = ["ledger"]
 
@@ -132,7 +134,7 @@ def balance(
             json.dumps({"user_id": user, "balances": {k: str(v) for k, v in balances.items()}})
         )
     else:
-        click.echo(str(balances.get(engine.policy.unit, book._value(0))))
+        click.echo(str(balances.get(engine.policy.unit, to_value(0, engine.policy.decimals))))
 
 
 @ledger.command()
@@ -146,11 +148,7 @@ def history(user: str, db: str | None, policy: str | None, policy_params: tuple[
     with _open(db, _simple_engine(policy, policy_params)) as book:
         for entry in book.history(user):
             day = entry["local_day"]
-            when = (
-                (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).isoformat()
-                if day is not None
-                else ""
-            )
+            when = date_of(int(day)).isoformat() if day is not None else ""
             subject = entry["item"] or entry["mode"] or ""
             extra = [f"corrects {entry['corrects']}"] if entry["corrects"] else []
             extra += [entry["note"]] if entry["note"] else []

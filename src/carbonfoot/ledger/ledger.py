@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 import numpy as np
@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from attrs import frozen
 
-from carbonfoot.engine import Engine, PreparedBatch, whole_milligrams
+from carbonfoot.engine import Engine, PreparedBatch
 from carbonfoot.errors import (
     InputError,
     InsufficientBalanceError,
@@ -54,13 +54,15 @@ from carbonfoot.ledger.chain import (
     run_id,
 )
 from carbonfoot.ledger.store import GENESIS, Store, open_store
+from carbonfoot.money import money_column, parse_amount, to_value, whole_milligrams
+from carbonfoot.statuses import STATUSES
+from carbonfoot.times import day_number
 
 __all__ = ["CreditReport", "Ledger", "Receipt", "RecomputeReport", "VerifyReport"]
 
 ENTRY_COLUMNS = (*CHAINED_FIELDS, "digest")
 CONTENT_FIELDS = ("user_id", "mode", "distance_km", "started_us", "factor_set_hash")
 _QUERY_CHUNK = 5_000
-_EPOCH = dt.date(1970, 1, 1)
 
 
 @frozen
@@ -150,34 +152,6 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- money ---------------------------------------------------------------------------
-
-    def _value(self, minor: int, decimals: int | None = None) -> Decimal | int:
-        places = self.decimals if decimals is None else decimals
-        return int(minor) if places == 0 else Decimal(int(minor)).scaleb(-places)
-
-    def _values(self, minor: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_]) -> pa.Array:
-        """Minor units as the account's values: int64, or exact decimals."""
-        if self.decimals == 0:
-            return pa.array(minor, mask=~valid, type=pa.int64())
-        from carbonfoot.results import decimal_array
-
-        return decimal_array(minor, self.decimals, valid)
-
-    def _minor(self, amount: Any) -> int:
-        try:
-            value = Decimal(str(amount).strip())
-        except InvalidOperation:
-            raise InputError(f"amount {amount!r} is not a number") from None
-        if not value.is_finite() or value <= 0:
-            raise InputError(f"amount {amount!r} must be a positive number")
-        scaled = value.scaleb(self.decimals)
-        if scaled != scaled.to_integral_value():
-            raise InputError(
-                f"amount {amount} has more than {self.decimals} decimal places for {self.account}s"
-            )
-        return int(scaled)
 
     # -- writing entries ---------------------------------------------------------------
 
@@ -351,7 +325,9 @@ class Ledger:
                 "user_id": prepared.columns.user_id,
                 "outcome": pa.array(outcome.tolist(), type=pa.string()),
                 "entry_id": pa.array(entry_ids.tolist(), type=pa.string()),
-                "amount": self._values(amounts, (outcome == "credited") | (outcome == "replayed")),
+                "amount": money_column(
+                    amounts, self.decimals, (outcome == "credited") | (outcome == "replayed")
+                ),
                 "status": pa.array(
                     np.asarray(_statuses(statuses), dtype=object).tolist(), type=pa.string()
                 ),
@@ -363,7 +339,7 @@ class Ledger:
             replayed=int(np.count_nonzero(outcome == "replayed")),
             not_credited=int(np.count_nonzero(outcome == "not_credited")),
             conflicts=tuple(conflicts),
-            awarded=self._value(int(amounts[outcome == "credited"].sum())),
+            awarded=to_value(int(amounts[outcome == "credited"].sum()), self.decimals),
             account=self.account,
         )
 
@@ -438,7 +414,7 @@ class Ledger:
         user, request_id, item = str(user).strip(), str(request_id).strip(), str(item).strip()
         if not user or not request_id or not item:
             raise InputError("redeem needs a user, a request id and an item")
-        minor = self._minor(amount)
+        minor = parse_amount(amount, self.decimals, self.account)
         with self.store.write() as cursor:
             existing = cursor.execute(
                 "SELECT entry_id, user_id, account, amount_minor, item FROM entries "
@@ -456,22 +432,22 @@ class Ledger:
                 ):
                     raise RequestConflictError(
                         f"request id {request_id!r} was already used for {old_user} spending "
-                        f"{self._value(-int(old_amount), decimals)} {account}s on {old_item!r}"
+                        f"{to_value(-int(old_amount), decimals)} {account}s on {old_item!r}"
                     )
                 return Receipt(
                     request_id,
                     entry_id,
                     user,
                     account,
-                    self._value(minor),
+                    to_value(minor, self.decimals),
                     item,
-                    self._value(self._balance_minor(cursor, user)),
+                    to_value(self._balance_minor(cursor, user), self.decimals),
                     True,
                 )
             balance = self._balance_minor(cursor, user)
             if balance < minor:
                 raise InsufficientBalanceError(
-                    f"insufficient balance: {user} has {self._value(balance)} {self.account}s; cannot spend {self._value(minor)}"
+                    f"insufficient balance: {user} has {to_value(balance, self.decimals)} {self.account}s; cannot spend {to_value(minor, self.decimals)}"
                 )
             entry_id = f"redeem:{request_id}"
             self._append(
@@ -495,9 +471,9 @@ class Ledger:
             entry_id,
             user,
             self.account,
-            self._value(minor),
+            to_value(minor, self.decimals),
             item,
-            self._value(balance - minor),
+            to_value(balance - minor, self.decimals),
             False,
         )
 
@@ -526,7 +502,7 @@ class Ledger:
             balance = self._balance_minor(cursor, record["user_id"])
             if balance < amount:
                 raise InsufficientBalanceError(
-                    f"{record['user_id']} has {self._value(balance)} {self.account}s; reversing {trip_id} needs {self._value(amount)}"
+                    f"{record['user_id']} has {to_value(balance, self.decimals)} {self.account}s; reversing {trip_id} needs {to_value(amount, self.decimals)}"
                 )
             entry_id = f"reverse:{trip_id}"
             self._append(
@@ -549,7 +525,11 @@ class Ledger:
                 (amount, record["user_id"], self.account),
             )
             self._add_to_days(cursor, [record["user_id"]], [record["local_day"]], [-amount])
-        return {"entry_id": entry_id, "trip_id": trip_id, "amount": self._value(-amount)}
+        return {
+            "entry_id": entry_id,
+            "trip_id": trip_id,
+            "amount": to_value(-amount, self.decimals),
+        }
 
     def _entitlements(self, cursor: Any, trip_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Each trip's current award: the latest of its credit, adjustments and reversal."""
@@ -583,7 +563,7 @@ class Ledger:
         """
         if engine.policy.unit != self.account or engine.policy.decimals != self.decimals:
             raise LedgerError("recompute with the ledger's own policy unit and decimals")
-        since_day = (since - _EPOCH).days
+        since_day = day_number(since)
         by_mode: dict[str, list[int]] = {}
         shortfall_total = 0
         adjusted = 0
@@ -601,7 +581,7 @@ class Ledger:
                     0,
                     0,
                     {},
-                    self._value(0),
+                    to_value(0, self.decimals),
                     self.account,
                 )
             trips = pa.table(
@@ -689,7 +669,7 @@ class Ledger:
                         "note",
                         f"recomputed with {engine.factor_set.id}"
                         + (
-                            f"; shortfall {self._value(applied - delta)}"
+                            f"; shortfall {to_value(applied - delta, self.decimals)}"
                             if applied != delta
                             else ""
                         ),
@@ -715,10 +695,10 @@ class Ledger:
             trips=len(records),
             adjusted=adjusted,
             by_mode={
-                mode: (count, self._value(total))
+                mode: (count, to_value(total, self.decimals))
                 for mode, (count, total) in sorted(by_mode.items())
             },
-            shortfall=self._value(shortfall_total),
+            shortfall=to_value(shortfall_total, self.decimals),
             account=self.account,
         )
 
@@ -732,9 +712,7 @@ class Ledger:
                 "WHERE b.user_id = ? ORDER BY b.account",
                 (str(user).strip(),),
             )
-        return {
-            account: self._value(int(minor), int(decimals)) for account, minor, decimals in found
-        }
+        return {account: to_value(int(minor), int(decimals)) for account, minor, decimals in found}
 
     def history(self, user: str) -> list[dict[str, Any]]:
         """The user's entries, oldest first."""
@@ -746,7 +724,7 @@ class Ledger:
         return [self._readable(dict(zip(ENTRY_COLUMNS, record, strict=True))) for record in found]
 
     def _readable(self, record: dict[str, Any]) -> dict[str, Any]:
-        record["amount"] = self._value(int(record["amount_minor"]))
+        record["amount"] = to_value(int(record["amount_minor"]), self.decimals)
         return record
 
     def export(self) -> pa.Table:
@@ -968,8 +946,6 @@ class _TripFacts:
 
 
 def _statuses(status: npt.NDArray[np.int8]) -> list[str]:
-    from carbonfoot.intake import STATUSES
-
     return [STATUSES[int(code)] for code in status.tolist()]
 
 
