@@ -9,8 +9,9 @@ import pytest
 
 from carbonfoot import Engine, PolicyBatch, PolicyError, UnknownPolicyError
 from carbonfoot.money import divide_floor
+from carbonfoot.parameters import parse_decimal
 from carbonfoot.plugins import Catalog
-from carbonfoot.policies import apply_daily_cap, parse_decimal
+from carbonfoot.policies import apply_daily_cap
 
 
 def batch(

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from carbonfoot import Baseline, BaselineContext, BaselineSpec, Parameter, PolicyError, hookimpl
+from carbonfoot import Baseline, BaselineContext, BaselineError, BaselineSpec, Parameter, hookimpl
 from carbonfoot.baselines import mix_baseline, mix_weights, resolve_baseline
 from carbonfoot.factors import load_factor_set
-from carbonfoot.policies import parse_decimal
+from carbonfoot.parameters import parse_decimal
 
 DATA = Path(__file__).parent / "data"
 PUBLISHED = {"shenzhen-2022": DATA / "shenzhen-public-transport-savings.toml"}
@@ -50,7 +50,7 @@ def build_city_average(context: BaselineContext, params: dict[str, Any]) -> Base
         params["shares"],
     )
     if shares is not None and (emissions_t is not None or passenger_km is not None):
-        raise PolicyError(
+        raise BaselineError(
             "city-average: give either shares, or emissions_t and passenger_km, not both"
         )
     if shares is not None:
@@ -68,12 +68,12 @@ def build_city_average(context: BaselineContext, params: dict[str, Any]) -> Base
             params={"shares": shares},
         )
     if emissions_t is None or passenger_km is None:
-        raise PolicyError(
+        raise BaselineError(
             "city-average needs the city's totals (emissions_t=..., passenger_km=...) or "
             "passenger-km shares (shares='car:0.5,bus:0.3,metro:0.2')"
         )
     if passenger_km <= 0:
-        raise PolicyError("city-average: passenger_km must be above 0")
+        raise BaselineError("city-average: passenger_km must be above 0")
     g_per_pkm = float(emissions_t * 1_000_000 / passenger_km)
     return Baseline(
         spec=f"city-average({emissions_t} t / {passenger_km} pkm)",
@@ -87,7 +87,7 @@ def build_city_average(context: BaselineContext, params: dict[str, Any]) -> Base
 def build_published_savings(context: BaselineContext, params: dict[str, Any]) -> Baseline:
     name = params["source"]
     if name not in PUBLISHED:
-        raise PolicyError(
+        raise BaselineError(
             f"published-savings: unknown source {name!r}; known: {', '.join(PUBLISHED)}"
         )
     savings_set = load_factor_set(PUBLISHED[name])

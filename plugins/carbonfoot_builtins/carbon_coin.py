@@ -15,19 +15,21 @@ from typing import Any
 import numpy as np
 
 from carbonfoot import Parameter, PolicyBatch, PolicySpec, hookimpl
-from carbonfoot.policies import (
-    DEFAULT_ELIGIBLE,
-    MILLIGRAMS_PER_GRAM,
-    apply_daily_cap,
-    apply_daily_cap_matrix,
-    divide_floor,
+from carbonfoot.parameters import (
     format_param,
-    mode_allowed,
     parse_decimal,
     parse_int,
     parse_modes,
     parse_timezone,
 )
+from carbonfoot.policies import (
+    MILLIGRAMS_PER_GRAM,
+    apply_daily_cap,
+    apply_daily_cap_matrix,
+    divide_floor,
+    mode_allowed,
+)
+from carbonfoot_builtins._eligibility import DEFAULT_ELIGIBLE
 
 POLICY_ID = "carbon-coin"
 

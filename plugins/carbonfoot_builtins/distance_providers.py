@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from carbonfoot import DistanceAnswer, DistanceProvider, DistanceRequest, Parameter, hookimpl
 from carbonfoot.geo import great_circle_km, parse_polylines, polyline_km, valid_coordinates
-from carbonfoot.policies import parse_decimal
+from carbonfoot.parameters import parse_decimal
 from carbonfoot.units import parse_any_quantity
 
 

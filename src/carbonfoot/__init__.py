@@ -14,6 +14,7 @@ from carbonfoot.baselines import Baseline, BaselineContext, BaselineSpec
 from carbonfoot.distances import DistanceAnswer, DistanceProvider, DistanceRequest
 from carbonfoot.engine import Engine, TripResult
 from carbonfoot.errors import (
+    BaselineError,
     CarbonfootError,
     FactorError,
     InputError,
@@ -31,8 +32,9 @@ from carbonfoot.errors import (
 from carbonfoot.factors import Factor, FactorSet, Source, Uncertainty, Validity, load_factor_set
 from carbonfoot.hookspecs import hookimpl
 from carbonfoot.modes import Mode, SpeedRange
+from carbonfoot.parameters import Parameter
 from carbonfoot.plugins import Catalog, default_catalog
-from carbonfoot.policies import CreditPolicy, Parameter, PolicyBatch, PolicySpec
+from carbonfoot.policies import CreditPolicy, PolicyBatch, PolicySpec
 from carbonfoot.results import Results, RunInfo, Summary
 from carbonfoot.statuses import STATUSES
 
@@ -42,6 +44,7 @@ __all__ = [
     "STATUSES",
     "Baseline",
     "BaselineContext",
+    "BaselineError",
     "BaselineSpec",
     "CarbonfootError",
     "Catalog",

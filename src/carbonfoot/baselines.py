@@ -24,10 +24,10 @@ import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen, validators
 
-from carbonfoot.errors import FactorError, InputError, PolicyError
+from carbonfoot.errors import BaselineError, FactorError, InputError
 from carbonfoot.factors import FactorSet
 from carbonfoot.modes import ModeTable
-from carbonfoot.policies import Parameter
+from carbonfoot.parameters import Parameter, resolve_parameters
 
 __all__ = ["Baseline", "BaselineContext", "BaselineSpec", "mix_weights", "resolve_baseline"]
 
@@ -96,20 +96,9 @@ class BaselineSpec:
 
     def create(self, context: BaselineContext, given: Mapping[str, Any]) -> Baseline:
         """Build this methodology's baseline with ``given`` parameters over the defaults."""
-        known = {parameter.name: parameter for parameter in self.parameters}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            raise PolicyError(
-                f"baseline {self.id!r} has no parameter {', '.join(map(repr, unknown))}; "
-                f"its parameters: {', '.join(known) or 'none'}"
-            )
-        params: dict[str, Any] = {}
-        for name, parameter in known.items():
-            raw = given.get(name, parameter.default)
-            try:
-                params[name] = None if raw is None else parameter.parse(raw)
-            except (ValueError, TypeError, ArithmeticError) as exc:
-                raise PolicyError(f"baseline {self.id!r}, parameter {name!r}: {exc}") from None
+        params = resolve_parameters(
+            self.parameters, given, owner=f"baseline {self.id!r}", error=BaselineError
+        )
         return self.build(context, params)
 
 

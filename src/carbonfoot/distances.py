@@ -20,7 +20,7 @@ from attrs import field, frozen, validators
 
 from carbonfoot.errors import InputError
 from carbonfoot.modes import ModeTable
-from carbonfoot.policies import Parameter
+from carbonfoot.parameters import Parameter, resolve_parameters
 
 __all__ = ["REPORTED", "DistanceAnswer", "DistanceProvider", "DistanceRequest", "resolve_options"]
 
@@ -75,19 +75,10 @@ def resolve_options(
     providers: Sequence[DistanceProvider], given: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Every provider option: defaults overlaid with ``given``, parsed; unknown names refused."""
-    known = {
-        parameter.name: parameter for provider in providers for parameter in provider.parameters
-    }
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        raise InputError(
-            f"unknown distance option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known)) or 'none'}"
-        )
-    options: dict[str, Any] = {}
-    for name, parameter in known.items():
-        raw = given.get(name, parameter.default)
-        try:
-            options[name] = None if raw is None else parameter.parse(raw)
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            raise InputError(f"distance option {name!r}: {exc}") from None
-    return options
+    return resolve_parameters(
+        (parameter for provider in providers for parameter in provider.parameters),
+        given,
+        owner="",
+        error=InputError,
+        noun="distance option",
+    )

@@ -36,9 +36,10 @@ from carbonfoot.factors import FactorSet
 from carbonfoot.intake import MAX_TRIP_KM, NUMBER_PATTERN, TripColumns, read_trips, to_arrow_table
 from carbonfoot.modes import Mode, ModeTable
 from carbonfoot.money import whole_milligrams
+from carbonfoot.parameters import format_param
 from carbonfoot.plausibility import PlausibilityRules
 from carbonfoot.plugins import Catalog, default_catalog
-from carbonfoot.policies import CreditPolicy, PolicyBatch, format_param
+from carbonfoot.policies import CreditPolicy, PolicyBatch
 from carbonfoot.results import Results, RunInfo, build_results
 from carbonfoot.statuses import QUARANTINED
 from carbonfoot.times import day_number, local_days, today

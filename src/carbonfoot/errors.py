@@ -12,6 +12,7 @@ Bad rows inside a batch are not exceptions: they come back as data, with a statu
 from __future__ import annotations
 
 __all__ = [
+    "BaselineError",
     "CarbonfootError",
     "FactorError",
     "InputError",
@@ -79,6 +80,10 @@ class PolicyError(CarbonfootError, ValueError):
 
 class UnknownPolicyError(PolicyError, KeyError):
     """No installed plugin provides a credit policy by that name."""
+
+
+class BaselineError(CarbonfootError, ValueError):
+    """A baseline methodology was given invalid parameters or cannot be built."""
 
 
 class LedgerError(CarbonfootError):

@@ -12,7 +12,7 @@ import datetime as dt
 
 from carbonfoot.engine import Engine, TripResult
 from carbonfoot.factors import Factor, FactorSet
-from carbonfoot.policies import format_param
+from carbonfoot.parameters import format_param
 from carbonfoot.times import date_of, day_number, today
 from carbonfoot.units import kind_of
 

@@ -13,9 +13,7 @@ full, the trip that crosses the cap is paid up to it, later trips get nothing.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -25,17 +23,17 @@ from attrs import field, frozen, validators
 from carbonfoot._kernels.sorting import group_time_order
 from carbonfoot.errors import PolicyError
 from carbonfoot.money import MILLIGRAMS_PER_GRAM, divide_floor
+from carbonfoot.parameters import Parameter, resolve_parameters
 
 __all__ = [
     "MILLIGRAMS_PER_GRAM",
     "CreditPolicy",
-    "Parameter",
     "PolicyBatch",
     "PolicySpec",
     "apply_daily_cap",
+    "apply_daily_cap_matrix",
     "divide_floor",
-    "parse_decimal",
-    "parse_timezone",
+    "mode_allowed",
 ]
 
 Int64Array = npt.NDArray[np.int64]
@@ -153,16 +151,6 @@ class CreditPolicy(Protocol):
 
 
 @frozen
-class Parameter:
-    """One documented policy parameter: name, parser, default, and what it means."""
-
-    name: str = field(validator=validators.matches_re(r"^[a-z][a-z0-9_]*$"))
-    description: str = field(validator=validators.min_len(1))
-    parse: Callable[[Any], Any]
-    default: Any = None
-
-
-@frozen
 class PolicySpec:
     """What a policy plugin registers: id, unit, parameters, and how to build it."""
 
@@ -174,21 +162,9 @@ class PolicySpec:
 
     def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``given``, each parsed; unknown names are an error."""
-        known = {parameter.name: parameter for parameter in self.parameters}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            raise PolicyError(
-                f"policy {self.id!r} has no parameter {', '.join(map(repr, unknown))}; "
-                f"its parameters: {', '.join(known) or 'none'}"
-            )
-        resolved: dict[str, Any] = {}
-        for name, parameter in known.items():
-            raw = given.get(name, parameter.default)
-            try:
-                resolved[name] = None if raw is None else parameter.parse(raw)
-            except (ValueError, TypeError, ArithmeticError) as exc:
-                raise PolicyError(f"policy {self.id!r}, parameter {name!r}: {exc}") from None
-        return resolved
+        return resolve_parameters(
+            self.parameters, given, owner=f"policy {self.id!r}", error=PolicyError
+        )
 
     def create(self, given: Mapping[str, Any]) -> CreditPolicy:
         """Build the policy with ``given`` parameters over the documented defaults."""
@@ -199,80 +175,9 @@ class PolicySpec:
             raise PolicyError(f"policy {self.id!r}: {exc}") from None
 
 
-def parse_decimal(
-    raw: Any, *, minimum: Decimal | None = None, places: int | None = None
-) -> Decimal:
-    """An exact decimal from text or a number; floats go through their shortest repr."""
-    if isinstance(raw, bool):
-        raise ValueError(f"expected a number, got {raw!r}")
-    try:
-        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ValueError(f"{raw!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise ValueError(f"{raw!r} is not finite")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{value} is below the minimum {minimum}")
-    exponent = value.as_tuple().exponent
-    if places is not None and isinstance(exponent, int) and -exponent > places:
-        raise ValueError(f"{value} has more than {places} decimal places")
-    return value
-
-
-def parse_int(raw: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
-    """A whole number from text or an int, within bounds."""
-    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-        raise ValueError(f"expected a whole number, got {raw!r}")
-    try:
-        value = int(str(raw).strip()) if not isinstance(raw, int | float) else int(raw)
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a whole number") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ValueError(f"{value} must be {bound}")
-    return value
-
-
-def parse_modes(raw: Any) -> frozenset[str]:
-    """``"all"`` or a comma list of mode ids and categories."""
-    names = frozenset(part.strip() for part in str(raw).split(",") if part.strip())
-    if not names:
-        raise ValueError(
-            "give 'all' or a comma list of mode ids and categories, e.g. 'active,public'"
-        )
-    return names
-
-
-#: Categories that earn by default: walking, cycling, micromobility, public transport and
-#: shared rides. Nanjing's green credit rewards walking, public bicycles, bus and metro
-#: (金陵晚报, 2022-10-31); private cars and motorbikes are computed but earn nothing.
-DEFAULT_ELIGIBLE = "active,micromobility,public,shared"
-
-
-def parse_timezone(raw: Any) -> str:
-    """An IANA time-zone name that this machine's tz database knows."""
-    name = str(raw).strip()
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {name!r}; use an IANA name like 'Asia/Shanghai'"
-        ) from None
-    return name
-
-
 def mode_allowed(allowed: frozenset[str], mode_id: str, category: str) -> bool:
     """Whether one mode may earn under an ``eligible`` parameter."""
     return "all" in allowed or mode_id in allowed or category in allowed
-
-
-def format_param(value: Any) -> str:
-    """A parameter value as text for results and summaries: none, a list, a number."""
-    if value is None:
-        return "none"
-    if isinstance(value, frozenset | set | tuple | list):
-        return ",".join(sorted(str(item) for item in value))
-    return str(value)
 
 
 def apply_daily_cap_matrix(
