@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from carbonfoot import Catalog, Engine, InputError
-from carbonfoot.geo import EARTH_RADIUS_KM, great_circle_km, parse_polylines, polyline_km
+from carbonfoot.distances.geo import EARTH_RADIUS_KM, great_circle_km, parse_polylines, polyline_km
 
 GTFS = Path(__file__).parent / "data" / "gtfs-mini"
 HOP_KM = EARTH_RADIUS_KM * math.pi / 180 * 0.01  # 0.01 degree of latitude

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbonfoot import Catalog, Engine
+from carbonfoot.intake.ids import string_hash
 from carbonfoot.io import read_trip_file, write_result_file
-from carbonfoot.streaming import stream_calc, string_hash
+from carbonfoot.streaming import stream_calc
 from carbonfoot.synthetic import generate_trips
 
 
@@ -125,7 +126,7 @@ def test_repeated_trip_ids_match_one_pass_in_row_order(ids: list[str | None], se
     import numpy as np
     import pyarrow as pa
 
-    from carbonfoot.streaming import repeated_trip_ids
+    from carbonfoot.intake.ids import repeated_trip_ids
 
     numbers = np.random.default_rng(seed).permutation(len(ids)).astype(np.int64) * 3 + 5
     by_row = sorted(zip(numbers.tolist(), ids, strict=True))

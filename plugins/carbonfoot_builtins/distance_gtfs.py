@@ -32,8 +32,8 @@ from carbonfoot import (
     Parameter,
     hookimpl,
 )
-from carbonfoot._kernels.lookup import TextLookup
-from carbonfoot.geo import great_circle_km
+from carbonfoot.distances import TextLookup
+from carbonfoot.distances.geo import great_circle_km
 
 if TYPE_CHECKING:  # scipy is imported when a feed is first read, not with the plugin
     from scipy.sparse import csr_matrix

@@ -19,10 +19,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from carbonfoot import DistanceAnswer, DistanceProvider, DistanceRequest, Parameter, hookimpl
-from carbonfoot.geo import great_circle_km, parse_polylines, polyline_km, valid_coordinates
+from carbonfoot.distances import decimal_numbers
+from carbonfoot.distances.geo import (
+    great_circle_km,
+    parse_polylines,
+    polyline_km,
+    valid_coordinates,
+)
 from carbonfoot.parameters import parse_decimal
 from carbonfoot.units import parse_any_quantity
 
@@ -41,11 +46,7 @@ def _positive(raw: Any) -> float:
 
 
 def _floats(values: pa.Array) -> np.ndarray:
-    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-    numeric = pc.match_substring_regex(
-        text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
-    ).fill_null(False)
-    numbers = pc.if_else(numeric, text, pa.scalar(None, pa.string())).cast(pa.float64())
+    numbers, _ = decimal_numbers(values.cast(pa.string()))
     return np.asarray(numbers.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -26,24 +25,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 from attrs import frozen
 
 from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
 from carbonfoot.distances import resolve_options
 from carbonfoot.errors import InputError, PolicyError
 from carbonfoot.factors import FactorSet
-from carbonfoot.intake import MAX_TRIP_KM, NUMBER_PATTERN, TripColumns, read_trips, to_arrow_table
+from carbonfoot.intake import TripColumns, read_trips, to_arrow_table
+from carbonfoot.intake.distance import trip_distance_km
+from carbonfoot.intake.ids import KnownDuplicates
+from carbonfoot.intake.plausibility import PlausibilityRules, quarantine
 from carbonfoot.modes import Mode, ModeTable
 from carbonfoot.money import whole_milligrams
 from carbonfoot.parameters import format_param
-from carbonfoot.plausibility import PlausibilityRules
 from carbonfoot.plugins import Catalog, default_catalog
 from carbonfoot.policies import CreditPolicy, PolicyBatch
 from carbonfoot.results import Results, RunInfo, build_results
-from carbonfoot.statuses import QUARANTINED
 from carbonfoot.times import day_number, local_days, today
-from carbonfoot.units import distance_unit_to_km
 
 __all__ = ["Engine", "PreparedBatch", "TripResult"]
 
@@ -192,7 +190,7 @@ class Engine:
         distance_unit: str = "km",
         row_offset: int = 0,
         row_numbers: npt.NDArray[np.int64] | None = None,
-        known_duplicates: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+        known_duplicates: KnownDuplicates | None = None,
     ) -> PreparedBatch:
         """Check ``trips`` and find each trip's factor cell: everything but the arithmetic.
 
@@ -259,7 +257,16 @@ class Engine:
             local_day=local_day,
             users=users,
         )
-        _quarantine(rejections, verdict, codes, distance_km, columns, self.plausibility, self.modes)
+        quarantine(
+            rejections,
+            verdict,
+            codes=codes,
+            distance_km=distance_km,
+            started_us=columns.started_us,
+            ended_us=columns.ended_us,
+            rules=self.plausibility,
+            modes=self.modes,
+        )
         return PreparedBatch(
             columns=columns,
             codes=codes,
@@ -337,7 +344,7 @@ class Engine:
         distance_unit: str = "km",
         row_offset: int = 0,
         row_numbers: npt.NDArray[np.int64] | None = None,
-        known_duplicates: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+        known_duplicates: KnownDuplicates | None = None,
     ) -> Results:
         """Compute every row of ``trips``: one result row per input row, in input order.
 
@@ -407,13 +414,7 @@ class Engine:
         code = self.modes.code_of(mode) if isinstance(mode, str) else -1
         if code < 0:
             self.modes.get(str(mode))  # raises UnknownModeError listing the modes
-        if isinstance(distance, str):
-            distance, unit = _split_distance(distance, unit)
-        km = _checked_number(distance) * distance_unit_to_km(unit)
-        if not km <= MAX_TRIP_KM:
-            raise InputError(
-                f"distance {km} km is longer than {MAX_TRIP_KM:,} km", status="bad_distance"
-            )
+        km = trip_distance_km(distance, unit)
         cell_d, cell_k = self._cell_of(on, district)
         factors, baselines, savings = self._cells
         factor = factors[code][cell_d][cell_k]
@@ -458,9 +459,6 @@ class Engine:
         return self.modes.get(label)
 
 
-_NUMBER = re.compile(NUMBER_PATTERN)
-
-
 def _of_codes(
     flag_of_code: npt.NDArray[np.bool_], codes: npt.NDArray[np.int32]
 ) -> npt.NDArray[np.bool_]:
@@ -468,102 +466,3 @@ def _of_codes(
     if not flag_of_code.any():
         return np.zeros(codes.size, dtype=np.bool_)
     return np.asarray(flag_of_code[codes], dtype=np.bool_)
-
-
-def _quarantine(
-    rejections: Any,
-    verdict: npt.NDArray[np.int8],
-    codes: npt.NDArray[np.int32],
-    distance_km: FloatArray,
-    columns: TripColumns,
-    rules: PlausibilityRules,
-    modes: ModeTable,
-) -> None:
-    """Give suspect trips their status and a message; their numbers stay computed."""
-    for index, status in enumerate(QUARANTINED, start=1):
-        mask = verdict == index
-        if not mask.any():
-            continue
-        rows = np.flatnonzero(mask)
-        mode_names = pa.array(np.asarray(modes.ids, dtype=object)[codes[rows]], type=pa.string())
-        limits = rules.limits
-        if status == "suspect_speed":
-            assert columns.ended_us is not None
-            hours = (columns.ended_us[rows] - columns.started_us[rows]) / 3.6e9
-            with np.errstate(divide="ignore", invalid="ignore"):
-                speed = np.where(hours > 0, distance_km[rows] / hours, np.inf)
-            bounds = [f"{limits[c].min_kmh:g}-{limits[c].max_kmh:g}" for c in codes[rows]]
-            parts = [
-                "average speed ",
-                _text(np.round(speed, 2)),
-                " km/h is outside ",
-                mode_names,
-                "'s plausible ",
-                pa.array(bounds, type=pa.string()),
-                " km/h",
-            ]
-            column = "ended_at"
-        elif status == "suspect_distance":
-            bounds = [f"{limits[c].max_trip_km:g}" for c in codes[rows]]
-            parts = [
-                _text(np.round(distance_km[rows], 3)),
-                " km is longer than ",
-                mode_names,
-                "'s maximum trip of ",
-                pa.array(bounds, type=pa.string()),
-                " km",
-            ]
-            column = "distance"
-        elif status == "suspect_daily_distance":
-            bounds = [f"{limits[c].max_daily_km:g}" for c in codes[rows]]
-            parts = [
-                "this user's ",
-                mode_names,
-                " distance that day is over the daily maximum of ",
-                pa.array(bounds, type=pa.string()),
-                " km",
-            ]
-            column = "distance"
-        elif status == "suspect_overlap":
-            parts = [
-                "this ",
-                mode_names,
-                " trip starts before an earlier trip of the same user has ended",
-            ]
-            column = "started_at"
-        else:
-            parts = [
-                f"starts within {rules.duplicate_window_s:g} s of another ",
-                mode_names,
-                " trip of the same user",
-            ]
-            column = "started_at"
-        messages = pa.nulls(codes.size, pa.string()).to_numpy(zero_copy_only=False).astype(object)
-        messages[rows] = pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False)
-        rejections.reject_messages(mask, status, column, pa.array(messages, type=pa.string()))
-
-
-def _text(values: npt.NDArray[Any]) -> pa.Array:
-    return pa.array(values).cast(pa.string())
-
-
-def _split_distance(text: str, unit: str) -> tuple[float | str, str]:
-    parts = text.strip().split(maxsplit=1)
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    return text, unit
-
-
-def _checked_number(value: Any) -> float:
-    """A distance as the batch path reads one: plain decimal text or a real number."""
-    if isinstance(value, bool) or (isinstance(value, str) and not _NUMBER.fullmatch(value.strip())):
-        raise InputError(f"distance {value!r} is not a number", status="bad_distance")
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"distance {value!r} is not a number", status="bad_distance") from None
-    if not math.isfinite(number):
-        raise InputError(f"distance {value!r} is not finite", status="bad_distance")
-    if number <= 0:
-        raise InputError(f"distance {value!r} must be above zero", status="bad_distance")
-    return number

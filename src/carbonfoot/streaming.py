@@ -29,50 +29,20 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from attrs import evolve
 
-from carbonfoot._kernels.arrays import one_array
-from carbonfoot._kernels.hashing import repeats, text_hash
-from carbonfoot._kernels.strings import empty_or_null, trim_whitespace
+from carbonfoot._kernels.strings import trim_whitespace
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
+from carbonfoot.intake.columns import ROW_NUMBER_COLUMN, find_column
+from carbonfoot.intake.ids import repeated_trip_ids, string_hash
 from carbonfoot.io import file_format, iter_trip_batches
 from carbonfoot.results import ModeSummary, Summary
 from carbonfoot.statuses import STATUSES, is_computed_column
 
-__all__ = ["merge_summaries", "repeated_trip_ids", "stream_calc", "string_hash"]
+__all__ = ["merge_summaries", "stream_calc"]
 
-ROW = "__carbonfoot_row"
+ROW = ROW_NUMBER_COLUMN
 
 Progress = Callable[[str, int, int], None]
-
-
-def string_hash(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.uint64]:
-    """A 64-bit hash of each string, trimmed (null as empty): the same in every chunk."""
-    text = one_array(values)
-    text = text if pa.types.is_string(text.type) else text.cast(pa.string())
-    return text_hash(trim_whitespace(text))
-
-
-def repeated_trip_ids(
-    trip_ids: pa.Array | pa.ChunkedArray, rows: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Rows whose trip id appeared in an earlier row, and the row it first appeared in.
-
-    ``trip_ids`` are the trimmed ids of some rows of a file (every row of each id among
-    them), ``rows`` their row numbers in the whole file; empty and null ids repeat
-    nothing. The first occurrence wins, as in one pass. Returned in no particular order.
-    """
-    none = np.zeros(0, dtype=np.int64)
-    if len(trip_ids) == 0:
-        return none, none
-    ids = one_array(trip_ids)
-    ids = ids if pa.types.is_string(ids.type) else ids.cast(pa.string())
-    numbers = np.asarray(rows, dtype=np.int64)
-    if not bool(np.all(numbers[1:] > numbers[:-1])):  # first in the file = first here
-        order = np.argsort(numbers, kind="stable")
-        ids, numbers = ids.take(pa.array(order)), numbers[order]
-    later, first = repeats(ids)
-    kept = ~empty_or_null(ids)[later]
-    return numbers[later[kept]], numbers[first[kept]]
 
 
 def stream_calc(
@@ -138,8 +108,8 @@ class _Streamer:
             raise InputError(f"{self.source}: no rows")
         estimate = _estimated_rows(self.source, first)
         buckets = max(1, math.ceil(estimate / self.rows_per_bucket))
-        users = _column_name(first.schema, "user_id")
-        trips = _column_name(first.schema, "trip_id")
+        users = find_column(first.schema.names, "user_id")
+        trips = find_column(first.schema.names, "trip_id")
         schema = first.schema.append(pa.field(ROW, pa.int64()))
         id_schema = pa.schema([("trip_id", pa.string()), (ROW, pa.int64())])
         user_writers = [
@@ -360,13 +330,6 @@ def _plain(table: pa.Table) -> pa.Table:
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     yield first
     yield from rest
-
-
-def _column_name(schema: pa.Schema, wanted: str) -> str:
-    for name in schema.names:
-        if name.strip().lstrip("\ufeff").casefold() == wanted:
-            return str(name)
-    raise InputError(f"missing column {wanted}")
 
 
 def _estimated_rows(source: Path, first: pa.RecordBatch) -> int:

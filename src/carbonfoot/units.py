@@ -24,6 +24,7 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
+from carbonfoot._kernels.strings import NUMBER_PATTERN
 from carbonfoot.errors import FactorError, InputError, UnitMismatchError
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ DISTANCE_UNITS: Final[dict[str, str]] = {
     "nautical miles": "nautical_mile",
 }
 
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_NUMBER = NUMBER_PATTERN.removeprefix("^").removesuffix("$")
 _UNIT_NAME = r"[A-Za-zµ_]+"
 _POWER = r"(?:\s*\*\*\s*-?[1-9]|\^-?[1-9])?"
 _UNIT_EXPR = rf"{_UNIT_NAME}{_POWER}(?:\s*[*/]\s*{_UNIT_NAME}{_POWER})*"

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carbonfoot._kernels.sorting import group_time_order
-from carbonfoot.plausibility import Limits, PlausibilityRules
+from carbonfoot.intake.plausibility import Limits, PlausibilityRules
 from carbonfoot.statuses import QUARANTINED as SUSPECT_STATUSES
 
 _DAY_US = 86_400_000_000

@@ -167,7 +167,7 @@ def user_trips(
 def test_overlap_and_near_duplicate_checks_match_a_plain_loop(
     trips: tuple[np.ndarray, ...],
 ) -> None:
-    from carbonfoot.plausibility import _near_duplicates, _overlapping, _overlapping_users
+    from carbonfoot.intake.plausibility import _near_duplicates, _overlapping, _overlapping_users
 
     user, code, start, end, rows = trips
     size = user.size

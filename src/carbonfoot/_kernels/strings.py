@@ -9,6 +9,8 @@ value has such an edge, so its answer is always the kernel's own.
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -16,7 +18,21 @@ import pyarrow.compute as pc
 
 from carbonfoot._kernels.arrays import null_mask
 
-__all__ = ["as_text", "blank", "empty_or_null", "layout", "trim_whitespace"]
+__all__ = [
+    "NUMBER_PATTERN",
+    "as_text",
+    "blank",
+    "decimal_numbers",
+    "empty_or_null",
+    "layout",
+    "trim_whitespace",
+]
+
+#: The one grammar of a number written as text, wherever carbonfoot reads one (a trip's
+#: distance, a factor file's quantity, a step count): optional sign, ASCII digits with an
+#: optional decimal point, an optional exponent. No thousands separators, no other
+#: digits (``١٢``, ``５``), no ``inf`` or ``nan``: those are rejected, not guessed at.
+NUMBER_PATTERN: Final = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 _LAST_SPACE_OR_CONTROL = 0x20
 _DELETE = 0x7F  # every byte above it belongs to a multi-byte character
@@ -128,3 +144,17 @@ def blank(values: pa.Array) -> npt.NDArray[np.bool_]:
     empty = pc.equal(pc.binary_length(values), 0)
     blank = pc.or_kleene(empty, pc.utf8_is_space(values)).fill_null(True)
     return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def decimal_numbers(values: pa.Array) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
+    """The text values that are numbers by :data:`NUMBER_PATTERN` (once trimmed), as a
+    float64 array (null where not a number), and the mask of those rows."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    numeric = np.asarray(
+        pc.match_substring_regex(trimmed, NUMBER_PATTERN)
+        .fill_null(False)
+        .to_numpy(zero_copy_only=False),
+        dtype=np.bool_,
+    )
+    numbers = pc.if_else(pa.array(numeric), trimmed, pa.scalar(None, trimmed.type))
+    return numbers.cast(pa.float64()), numeric

@@ -5,6 +5,8 @@ They never reach a file: the public result table and the rejects drop them.
 
 from __future__ import annotations
 
+from carbonfoot.intake.columns import ROW_NUMBER_COLUMN
+
 __all__ = [
     "AWARD",
     "CONSTANT",
@@ -20,7 +22,7 @@ __all__ = [
 ]
 
 #: The row's number in the whole batch (0-based), as one pass counts it.
-ROW = "__carbonfoot_row"
+ROW = ROW_NUMBER_COLUMN
 #: The number of the input partition the row came from.
 PART = "__carbonfoot_part"
 #: A 64-bit hash of the trimmed user id: every trip of a user has the same.

@@ -48,9 +48,10 @@ from carbonfoot.dask.summary import exact_summary
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake import to_arrow_table
+from carbonfoot.intake.columns import RESERVED_PREFIX, find_column
+from carbonfoot.intake.ids import repeated_trip_ids, string_hash
 from carbonfoot.results import RunInfo
 from carbonfoot.statuses import is_computed
-from carbonfoot.streaming import repeated_trip_ids, string_hash
 
 __all__ = ["SHUFFLE", "DaskResults", "compute"]
 
@@ -103,7 +104,7 @@ def compute(
     if not isinstance(engine, Engine):
         engine = Engine(**engine)
     columns = tuple(str(name) for name in trips.columns)
-    if any(name.startswith("__carbonfoot") for name in columns):
+    if any(name.startswith(RESERVED_PREFIX) for name in columns):
         raise InputError("trip columns must not be named __carbonfoot_*: those are carbonfoot's")
     probe_trips = to_arrow_table(trips._meta)
     probe = engine.compute(probe_trips, distance_unit=distance_unit)  # checks columns and unit
@@ -111,8 +112,8 @@ def compute(
     buckets = max(1, buckets if buckets is not None else partitions)
     with dask.config.set({"dataframe.convert-string": False}):
         numbered = _numbered(trips)
-        duplicates = _repeated_ids(numbered, _column_named(columns, "trip_id"), buckets)
-        by_user = _by_user(numbered, _column_named(columns, "user_id"), buckets)
+        duplicates = _repeated_ids(numbered, find_column(columns, "trip_id"), buckets)
+        by_user = _by_user(numbered, find_column(columns, "user_id"), buckets)
         shipped = delayed(engine, name=f"carbonfoot-engine-{uuid.uuid4().hex}")
         tasks = [
             delayed(_compute_bucket, nout=2)(bucket, shipped, duplicates, distance_unit, columns)
@@ -278,14 +279,6 @@ def _sorted_by_row(part: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _column_named(columns: Sequence[str], wanted: str) -> str:
-    """The input's column for ``wanted``, matched as the engine matches (trimmed, any case)."""
-    for name in columns:
-        if name.strip().lstrip("\ufeff").casefold() == wanted:
-            return name
-    raise InputError(f"missing column {wanted}")  # pragma: no cover - the probe checked
 
 
 def _arrow_column(part: pd.DataFrame, name: str) -> pa.Array:

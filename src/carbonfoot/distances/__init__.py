@@ -6,6 +6,11 @@ polyline, a pair of transit stops. Providers are tried in ``priority`` order on 
 whose ``distance`` is empty and that carry the provider's columns; each returns a whole
 array (no per-trip call), NaN where it cannot derive a distance, with a reason. The
 output column ``distance_source`` names the provider that produced each distance.
+
+What a provider author needs besides the types below is here too:
+:mod:`carbonfoot.distances.geo` (great circles, GeoJSON and encoded polylines),
+:class:`TextLookup` (codes of a text column, such as stop ids, by one hash probe per row)
+and :func:`decimal_numbers` (a text column read with the engine's number grammar).
 """
 
 from __future__ import annotations
@@ -18,11 +23,23 @@ import numpy.typing as npt
 import pyarrow as pa
 from attrs import field, frozen, validators
 
+from carbonfoot._kernels.lookup import TextLookup
+from carbonfoot._kernels.strings import decimal_numbers
+from carbonfoot.distances import geo
 from carbonfoot.errors import InputError
 from carbonfoot.modes import ModeTable
 from carbonfoot.parameters import Parameter, resolve_parameters
 
-__all__ = ["REPORTED", "DistanceAnswer", "DistanceProvider", "DistanceRequest", "resolve_options"]
+__all__ = [
+    "REPORTED",
+    "DistanceAnswer",
+    "DistanceProvider",
+    "DistanceRequest",
+    "TextLookup",
+    "decimal_numbers",
+    "geo",
+    "resolve_options",
+]
 
 #: ``distance_source`` of a distance given in the ``distance`` column.
 REPORTED = "reported"

@@ -78,7 +78,7 @@ def test_the_speed_bound_holds_for_times_far_from_1970(catalog: Catalog) -> None
 
 
 def test_a_trip_that_took_no_time_is_too_fast_whatever_its_distance() -> None:
-    from carbonfoot.plausibility import _outside_speed
+    from carbonfoot.intake.plausibility import _outside_speed
 
     start = np.array([0, 0, 0], dtype=np.int64)
     end = np.array([0, 0, 3_600_000_000], dtype=np.int64)

@@ -28,16 +28,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 from attrs import frozen
 
 from carbonfoot._kernels import threads
 from carbonfoot._kernels.sorting import fits_packed_key, group_time_order, group_time_sort
 from carbonfoot._kernels.threads import Deferred
 from carbonfoot.errors import InputError
+from carbonfoot.intake.rejections import Rejections, join
 from carbonfoot.modes import ModeTable
 from carbonfoot.statuses import QUARANTINED
 
-__all__ = ["Limits", "PlausibilityRules"]
+__all__ = ["Limits", "PlausibilityRules", "quarantine"]
 
 _MICROS_PER_HOUR = 3.6e9
 _BLOCK_ROWS = 1 << 16
@@ -368,6 +370,86 @@ def _near_duplicates(
     flagged = np.zeros(size, dtype=bool)
     flagged[order[1:][same & close]] = True
     return flagged
+
+
+def quarantine(
+    rejections: Rejections,
+    verdict: npt.NDArray[np.int8],
+    *,
+    codes: npt.NDArray[np.int32],
+    distance_km: npt.NDArray[np.float64],
+    started_us: npt.NDArray[np.int64],
+    ended_us: npt.NDArray[np.int64] | None,
+    rules: PlausibilityRules,
+    modes: ModeTable,
+) -> None:
+    """Give the suspect trips of a :meth:`PlausibilityRules.check` verdict their status
+    and a message saying which limit they broke; their numbers stay computed."""
+    for index, status in enumerate(QUARANTINED, start=1):
+        mask = verdict == index
+        if not mask.any():
+            continue
+        rows = np.flatnonzero(mask)
+        mode_names = pa.array(np.asarray(modes.ids, dtype=object)[codes[rows]], type=pa.string())
+        limits = rules.limits
+        if status == "suspect_speed":
+            assert ended_us is not None
+            hours = (ended_us[rows] - started_us[rows]) / _MICROS_PER_HOUR
+            with np.errstate(divide="ignore", invalid="ignore"):
+                speed = np.where(hours > 0, distance_km[rows] / hours, np.inf)
+            bounds = [f"{limits[c].min_kmh:g}-{limits[c].max_kmh:g}" for c in codes[rows]]
+            parts = [
+                "average speed ",
+                _text(np.round(speed, 2)),
+                " km/h is outside ",
+                mode_names,
+                "'s plausible ",
+                pa.array(bounds, type=pa.string()),
+                " km/h",
+            ]
+            column = "ended_at"
+        elif status == "suspect_distance":
+            bounds = [f"{limits[c].max_trip_km:g}" for c in codes[rows]]
+            parts = [
+                _text(np.round(distance_km[rows], 3)),
+                " km is longer than ",
+                mode_names,
+                "'s maximum trip of ",
+                pa.array(bounds, type=pa.string()),
+                " km",
+            ]
+            column = "distance"
+        elif status == "suspect_daily_distance":
+            bounds = [f"{limits[c].max_daily_km:g}" for c in codes[rows]]
+            parts = [
+                "this user's ",
+                mode_names,
+                " distance that day is over the daily maximum of ",
+                pa.array(bounds, type=pa.string()),
+                " km",
+            ]
+            column = "distance"
+        elif status == "suspect_overlap":
+            parts = [
+                "this ",
+                mode_names,
+                " trip starts before an earlier trip of the same user has ended",
+            ]
+            column = "started_at"
+        else:
+            parts = [
+                f"starts within {rules.duplicate_window_s:g} s of another ",
+                mode_names,
+                " trip of the same user",
+            ]
+            column = "started_at"
+        messages = pa.nulls(codes.size, pa.string()).to_numpy(zero_copy_only=False).astype(object)
+        messages[rows] = join(*parts).to_numpy(zero_copy_only=False)
+        rejections.reject_messages(mask, status, column, pa.array(messages, type=pa.string()))
+
+
+def _text(values: npt.NDArray[Any]) -> pa.Array:
+    return pa.array(values).cast(pa.string())
 
 
 def _positive(value: Any, where: str, *, zero: bool = False) -> float:

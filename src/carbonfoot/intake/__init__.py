@@ -1,0 +1,242 @@
+"""Intake, the first stage: a table in, checked columns out (:class:`TripColumns`).
+
+Input is any table-like value (a pyarrow Table or RecordBatch, a pandas DataFrame, or
+a mapping of column name to numpy array or list). Every row ends with exactly one
+status: ``ok``, or the first reason, in column order, that it cannot be computed
+(:mod:`carbonfoot.statuses`). Each rejected row gets a message naming its row number
+(1-based, counting data rows) and column. All checks are whole-column operations; Python
+loops run only over the distinct values of a column (mode labels, unit spellings), never
+over trips. The steps, each in its own module:
+
+* :mod:`~carbonfoot.intake.columns`: which column is which (names matched once);
+* :mod:`~carbonfoot.intake.ids`: trip and user ids trimmed; repeated trip ids;
+* :mod:`~carbonfoot.intake.distance`: kilometres from the distance and its unit, or
+  from the distance providers;
+* times, here: ISO 8601 text or timestamps to UTC microseconds (:mod:`carbonfoot.times`);
+* :mod:`~carbonfoot.intake.rejections`: the status and message of each row.
+
+:mod:`~carbonfoot.intake.plausibility` holds the checks the engine runs once a batch's
+factors are known (quarantine of trips possible on paper but not in life).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from attrs import frozen
+
+from carbonfoot._kernels.arrays import one_array
+from carbonfoot._kernels.hashing import value_codes
+from carbonfoot._kernels.strings import as_text, blank, empty_or_null
+from carbonfoot._kernels.threads import Deferred
+from carbonfoot.distances import REPORTED, DistanceProvider
+from carbonfoot.errors import InputError
+from carbonfoot.intake.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, column_key, match_columns
+from carbonfoot.intake.distance import MAX_TRIP_KM, read_distances
+from carbonfoot.intake.ids import KnownDuplicates, duplicate_trip_ids, ids_as_text
+from carbonfoot.intake.rejections import Rejections
+from carbonfoot.modes import UNKNOWN_MODE, ModeTable
+from carbonfoot.times import parse_times
+
+__all__ = [
+    "MAX_TRIP_KM",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "Rejections",
+    "TripColumns",
+    "read_trips",
+    "to_arrow_table",
+]
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@frozen
+class TripColumns:
+    """The intake's output: one entry per input row, as arrays the engine computes on.
+
+    ``status`` holds internal status codes (indexes into :data:`carbonfoot.STATUSES`); rows with a
+    non-zero status carry a message in ``messages`` (a string array, null where ok).
+    """
+
+    size: int
+    trip_id: pa.Array
+    user_id: pa.Array
+    mode_label: pa.Array
+    mode_code: npt.NDArray[np.int32]
+    distance_km: npt.NDArray[np.float64]
+    started_us: npt.NDArray[np.int64]
+    started_valid: BoolArray
+    ended_us: npt.NDArray[np.int64] | None
+    district: pa.Array | None
+    distance_source: npt.NDArray[np.int8]
+    source_names: tuple[str, ...]
+    status: npt.NDArray[np.int8]
+    rejections: Rejections
+    user_codes: Deferred[npt.NDArray[np.int64]]
+
+
+def to_arrow_table(trips: Any) -> pa.Table:
+    """Accept a pyarrow Table/RecordBatch, a pandas DataFrame, or a mapping of columns."""
+    if isinstance(trips, pa.Table):
+        return trips
+    if isinstance(trips, pa.RecordBatch):
+        return pa.Table.from_batches([trips])
+    if type(trips).__module__.startswith("pandas") and hasattr(trips, "columns"):
+        try:
+            return pa.Table.from_pandas(trips, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.table(
+                {str(name): _column_array(trips[name].to_numpy()) for name in trips.columns}
+            )
+    if isinstance(trips, Mapping):
+        return pa.table({str(name): _column_array(values) for name, values in trips.items()})
+    raise InputError(
+        f"cannot read trips from {type(trips).__name__}; give a pyarrow Table, a pandas "
+        "DataFrame, or a mapping of column name to array"
+    )
+
+
+def _column_array(values: Any) -> pa.Array:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        # Mixed types in one column (numbers and text): keep each value as text, so
+        # every row is judged on its own instead of failing the column.
+        return pa.array(
+            [None if value is None else str(value) for value in values], type=pa.string()
+        )
+
+
+def read_trips(
+    table: pa.Table,
+    modes: ModeTable,
+    *,
+    default_unit: str,
+    timezone: str,
+    row_offset: int = 0,
+    providers: Sequence[DistanceProvider] = (),
+    options: Mapping[str, Any] | None = None,
+    row_numbers: npt.NDArray[np.int64] | None = None,
+    known_duplicates: KnownDuplicates | None = None,
+) -> TripColumns:
+    """Check every column of ``table`` and resolve it to arrays; see the module docstring.
+
+    ``providers`` derive distances for rows whose ``distance`` is empty (in order); their
+    ``options`` are the parsed provider options. A part of a larger file passes each row's
+    ``row_numbers`` (0-based, in the whole file) and the file's ``known_duplicates``
+    (sorted row numbers of repeated trip ids, and the row each first appeared in).
+    """
+    present = {column_key(name) for name in table.column_names}
+    derivable = any(all(name in present for name in provider.columns) for provider in providers)
+    names = match_columns(table.column_names, optional_distance=derivable)
+
+    def column(name: str) -> pa.Array:
+        return one_array(table.column(names[name]))
+
+    size = table.num_rows
+    if row_numbers is None:
+        row_numbers = np.arange(row_offset, row_offset + size, dtype=np.int64)
+    rejections = Rejections(size, row_numbers)
+    # User codes (for the daily cap and the plausibility checks) take a hash of a whole
+    # text column; on a large batch that runs on another core while the rest is read here.
+    user_id = ids_as_text(column("user_id"))
+    user_codes = Deferred(partial(value_codes, user_id), size)
+    trip_id = ids_as_text(column("trip_id"))
+    mode_label = as_text(column("mode"))
+    blank_trip, blank_user = empty_or_null(trip_id), empty_or_null(user_id)
+    mode_code = modes.codes(mode_label)
+    unknown = np.flatnonzero(mode_code == UNKNOWN_MODE)  # blank labels are among these
+    blank_mode = np.zeros(size, dtype=np.bool_)
+    blank_mode[unknown] = blank(mode_label.take(pa.array(unknown)))
+    rejections.reject(blank_trip, "missing_trip_id", "trip_id", "is empty")
+    duplicate, first_row = duplicate_trip_ids(trip_id, row_numbers, rejections.ok, known_duplicates)
+    rejections.reject_value(
+        duplicate,
+        "duplicate_trip_id",
+        "trip_id",
+        trip_id,
+        " already appears in row ",
+        detail=lambda rows: pa.array(first_row[rows] + 1).cast(pa.string()),
+    )
+    rejections.reject(blank_user, "missing_user", "user_id", "is empty")
+    rejections.reject(blank_mode, "unknown_mode", "mode", "is empty")
+    rejections.reject_value(
+        mode_code == UNKNOWN_MODE,
+        "unknown_mode",
+        "mode",
+        mode_label,
+        " is not an installed mode or alias (see `carbonfoot modes`)",
+    )
+    distance_km, source = read_distances(
+        column,
+        names,
+        size,
+        default_unit,
+        rejections,
+        providers=providers,
+        options=options,
+        modes=modes,
+        mode_code=mode_code,
+    )
+    started_us, started_valid = _read_time(column("started_at"), "started_at", timezone, rejections)
+    ended_us = None
+    if "ended_at" in names:
+        ended = column("ended_at")
+        blank_end = blank(ended)
+        ended_us, ended_ok, _ = parse_times(ended, timezone)
+        rejections.reject_value(
+            ~blank_end & ~ended_ok,
+            "bad_time",
+            "ended_at",
+            ended,
+            " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
+        )
+        rejections.reject_value(
+            ~blank_end & ended_ok & started_valid & (ended_us < started_us),
+            "bad_time",
+            "ended_at",
+            ended,
+            " is before started_at",
+        )
+    district = as_text(column("district")) if "district" in names else None
+    every = not rejections.status.any()
+    return TripColumns(
+        size=size,
+        trip_id=trip_id,
+        user_id=user_id,
+        mode_label=mode_label,
+        mode_code=mode_code,
+        distance_km=distance_km if every else np.where(rejections.ok, distance_km, np.nan),
+        started_us=started_us,
+        started_valid=started_valid,
+        ended_us=ended_us,
+        district=district,
+        distance_source=source if every else np.where(rejections.ok, source, np.int8(-1)),
+        source_names=(REPORTED, *(provider.id for provider in providers)),
+        status=rejections.status,
+        rejections=rejections,
+        user_codes=user_codes,
+    )
+
+
+def _read_time(
+    values: pa.Array, column: str, timezone: str, rejections: Rejections
+) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    micros, valid, missing = parse_times(values, timezone)
+    rejections.reject(missing, "bad_time", column, "is empty")
+    rejections.reject_value(
+        ~valid,
+        "bad_time",
+        column,
+        values,
+        " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
+    )
+    return micros, valid
