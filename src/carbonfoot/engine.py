@@ -43,7 +43,7 @@ from carbonfoot.policies import CreditPolicy, PolicyBatch
 from carbonfoot.results import Results, RunInfo, build_results
 from carbonfoot.times import day_number, local_days, today
 
-__all__ = ["Engine", "PreparedBatch", "TripResult"]
+__all__ = ["AssessedBatch", "Engine", "PreparedBatch", "TripResult"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -65,6 +65,22 @@ class PreparedBatch:
     computed: npt.NDArray[np.bool_]
     distance_km: FloatArray
     users: Callable[[], npt.NDArray[np.int64]]
+
+
+@frozen
+class AssessedBatch:
+    """A prepared batch with its numbers, before the award.
+
+    ``emissions_g``, ``baseline_g`` and ``savings_g`` have one entry per row (NaN where not
+    computed); ``savings_mg`` is savings in whole milligrams for the rows that may earn
+    and 0 elsewhere: what the policy is given.
+    """
+
+    prepared: PreparedBatch
+    emissions_g: FloatArray
+    baseline_g: FloatArray
+    savings_g: FloatArray
+    savings_mg: npt.NDArray[np.int64]
 
 
 @frozen
@@ -280,46 +296,43 @@ class Engine:
         )
 
     def policy_batch(
-        self, prepared: PreparedBatch, savings_mg: npt.NDArray[np.int64]
-    ) -> PolicyBatch:
-        """The policy's view of a prepared batch with the given savings."""
-        columns = prepared.columns
-        return PolicyBatch(
-            savings_mg,
-            prepared.ok,
-            prepared.users,
-            prepared.local_day,
-            columns.started_us,
-            mode=prepared.codes,
-            mode_ids=self.modes.ids,
-            mode_categories=self._categories,
-        )
-
-    def award(
         self,
         prepared: PreparedBatch,
         savings_mg: npt.NDArray[np.int64],
-        rows: npt.NDArray[np.intp],
+        rows: npt.NDArray[np.intp] | None = None,
         already_issued: npt.NDArray[np.int64] | None = None,
-    ) -> npt.NDArray[np.int64]:
-        """The policy's awards for some ``rows`` of a prepared batch, as if they were the batch.
+    ) -> PolicyBatch:
+        """The policy's view of a prepared batch (or of some ``rows`` of it, as if they were
+        the batch) with the given savings.
 
-        ``savings_mg`` has one entry per row of the batch; ``already_issued`` one per chosen
-        row: what its user already earned that local day (the ledger's day totals).
+        ``savings_mg`` has one entry per chosen row; ``already_issued``, if given, too: what
+        its user already earned that local day (the ledger's day totals). For the whole
+        batch, user codes stay lazy: a policy without caps never computes them.
         """
-        full = self.policy_batch(prepared, savings_mg)
-        batch = PolicyBatch(
-            savings_mg[rows],
+        columns = prepared.columns
+        if rows is None:
+            return PolicyBatch(
+                savings_mg,
+                prepared.ok,
+                prepared.users,
+                prepared.local_day,
+                columns.started_us,
+                mode=prepared.codes,
+                mode_ids=self.modes.ids,
+                mode_categories=self._categories,
+                already_issued=already_issued,
+            )
+        return PolicyBatch(
+            savings_mg,
             prepared.ok[rows],
-            full.user[rows],
+            prepared.users()[rows],
             prepared.local_day[rows],
-            full.started_us[rows],
+            columns.started_us[rows],
             mode=prepared.codes[rows],
             mode_ids=self.modes.ids,
             mode_categories=self._categories,
             already_issued=already_issued,
         )
-        return self._checked_awards(self.policy.award(batch), batch)
 
     def savings(self, prepared: PreparedBatch) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Emissions, baseline and savings in grams for every row (NaN where not computed)."""
@@ -336,6 +349,43 @@ class Engine:
             self.baseline_table[cell] * distance_km,
             self.savings_table[cell] * distance_km,
         )
+
+    def assess(
+        self,
+        trips: Any,
+        *,
+        distance_unit: str = "km",
+        row_offset: int = 0,
+        row_numbers: npt.NDArray[np.int64] | None = None,
+        known_duplicates: KnownDuplicates | None = None,
+    ) -> AssessedBatch:
+        """Check ``trips`` and compute their savings: everything before the award.
+
+        :meth:`compute` awards the whole batch at once; the ledger awards it chunk by
+        chunk with what each user was already issued (:meth:`awards`).
+        """
+        prepared = self.prepare(
+            trips,
+            distance_unit=distance_unit,
+            row_offset=row_offset,
+            row_numbers=row_numbers,
+            known_duplicates=known_duplicates,
+        )
+        emissions_g, baseline_g, savings_g = self.savings(prepared)
+        savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
+        return AssessedBatch(prepared, emissions_g, baseline_g, savings_g, savings_mg)
+
+    def awards(
+        self,
+        assessed: AssessedBatch,
+        rows: npt.NDArray[np.intp] | None = None,
+        already_issued: npt.NDArray[np.int64] | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """The policy's awards, in minor units, for the batch or for some ``rows`` of it as
+        if they were the batch; ``already_issued`` as in :meth:`policy_batch`."""
+        savings_mg = assessed.savings_mg if rows is None else assessed.savings_mg[rows]
+        batch = self.policy_batch(assessed.prepared, savings_mg, rows, already_issued)
+        return self._checked_awards(self.policy.award(batch), batch)
 
     def compute(
         self,
@@ -354,28 +404,24 @@ class Engine:
         cannot be computed come back with a status and a message, not an exception.
         Each trip is computed with the factors valid on its local date, in its district.
         """
-        prepared = self.prepare(
+        assessed = self.assess(
             trips,
             distance_unit=distance_unit,
             row_offset=row_offset,
             row_numbers=row_numbers,
             known_duplicates=known_duplicates,
         )
-        distance_km = prepared.distance_km  # NaN where not computed
-        emissions_g, baseline_g, savings_g = self.savings(prepared)
-        savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
-        batch = self.policy_batch(prepared, savings_mg)
-        awards = self._checked_awards(self.policy.award(batch), batch)
+        prepared = assessed.prepared
         return build_results(
             columns=prepared.columns,
             modes=self.modes,
             ok=prepared.ok,
             computed=prepared.computed,
-            distance_km=distance_km,
-            emissions_g=emissions_g,
-            baseline_g=baseline_g,
-            savings_g=savings_g,
-            awards=awards,
+            distance_km=prepared.distance_km,  # NaN where not computed
+            emissions_g=assessed.emissions_g,
+            baseline_g=assessed.baseline_g,
+            savings_g=assessed.savings_g,
+            awards=self.awards(assessed),
             local_day=prepared.local_day,
             info=self.run_info,
         )

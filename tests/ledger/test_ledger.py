@@ -185,7 +185,7 @@ def test_a_consistent_forgery_still_breaks_the_chain(
 ) -> None:
     """Changing an entry and its digest is caught by the block hash."""
     from carbonfoot.ledger.chain import canonical_rows, digests
-    from carbonfoot.ledger.ledger import ENTRY_COLUMNS
+    from carbonfoot.ledger.entries import ENTRY_COLUMNS
 
     with Ledger.open(location, engine(catalog)) as book:
         book.credit(trips(("a", "u", "metro", 4.0, MORNING)))

@@ -8,7 +8,8 @@ with Ledger.open("carbonfoot-ledger.db") as ledger:       # or a postgresql:// U
     assert ledger.verify().ok
 """
 
-from carbonfoot.ledger.ledger import CreditReport, Ledger, Receipt, RecomputeReport, VerifyReport
+from carbonfoot.ledger.entries import Reversal
+from carbonfoot.ledger.ledger import CreditReport, Ledger, Receipt, RecomputeReport
 from carbonfoot.ledger.store import (
     DATABASE_ENV,
     DEFAULT_DATABASE,
@@ -17,6 +18,7 @@ from carbonfoot.ledger.store import (
     Store,
     open_store,
 )
+from carbonfoot.ledger.verify import VerifyReport
 
 __all__ = [
     "DATABASE_ENV",
@@ -26,6 +28,7 @@ __all__ = [
     "PostgresStore",
     "Receipt",
     "RecomputeReport",
+    "Reversal",
     "SqliteStore",
     "Store",
     "VerifyReport",

@@ -282,4 +282,5 @@ def reverse(
     """Take back a trip's credits (e.g. found fraudulent) with a compensating entry."""
     with _open(db, _simple_engine(policy, policy_params)) as book:
         done = book.reverse(trip_id, reason)
-    click.echo(f"reversed trip {trip_id}: {done['amount']} ({done['entry_id']})")
+    amount = to_value(-done.amount_minor, book.decimals)
+    click.echo(f"reversed trip {trip_id}: {amount} ({done.entry_id})")

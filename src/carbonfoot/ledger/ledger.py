@@ -28,7 +28,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from attrs import frozen
 
-from carbonfoot.engine import Engine, PreparedBatch
+from carbonfoot._kernels.sorting import group_time_order
+from carbonfoot.engine import AssessedBatch, Engine
 from carbonfoot.errors import (
     InputError,
     InsufficientBalanceError,
@@ -45,22 +46,26 @@ from carbonfoot.errors import (
     TripConflictError,
 )
 from carbonfoot.intake import to_arrow_table
-from carbonfoot.ledger.chain import (
-    CHAINED_FIELDS,
-    block_hash,
-    canonical_rows,
-    digests,
-    entries_hash,
-    run_id,
+from carbonfoot.ledger.chain import run_id
+from carbonfoot.ledger.entries import (
+    ENTRY_COLUMNS,
+    Adjustments,
+    Credits,
+    Redemption,
+    Reversal,
+    append_block,
+    credit_entry_id,
 )
-from carbonfoot.ledger.store import GENESIS, Store, open_store
-from carbonfoot.money import money_column, parse_amount, to_value, whole_milligrams
+from carbonfoot.ledger.store import Store, open_store
+from carbonfoot.ledger.verify import VerifyReport, verify_ledger
+from carbonfoot.money import money_column, parse_amount, to_value
 from carbonfoot.statuses import STATUSES
 from carbonfoot.times import day_number
 
-__all__ = ["CreditReport", "Ledger", "Receipt", "RecomputeReport", "VerifyReport"]
+__all__ = ["CreditReport", "Entitlement", "Ledger", "Receipt", "RecomputeReport"]
 
-ENTRY_COLUMNS = (*CHAINED_FIELDS, "digest")
+#: What a trip's credit records of its content: sending the trip again with other values
+#: of these is a conflict, not a replay.
 CONTENT_FIELDS = ("user_id", "mode", "distance_km", "started_us", "factor_set_hash")
 _QUERY_CHUNK = 5_000
 
@@ -107,18 +112,15 @@ class RecomputeReport:
 
 
 @frozen
-class VerifyReport:
-    """The result of checking the hash chain, entry counts and balances."""
+class Entitlement:
+    """A credited trip's standing: its current award (the latest of its credit,
+    adjustments and reversal), whether it was reversed, and how many adjustments it has."""
 
-    ok: bool
-    entries: int
-    blocks: int
-    problem: str = ""
-    first_bad_entry: str = ""
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    user_id: str
+    local_day: int
+    award: int
+    reversed: bool
+    adjustments: int
 
 
 class Ledger:
@@ -167,39 +169,6 @@ class Ledger:
             (identifier, *fields),
         )
         return identifier
-
-    def _append(self, cursor: Any, columns: dict[str, Any]) -> tuple[int, int]:
-        """Add entries as one block of the hash chain; returns (first seq, block)."""
-        size = len(columns["entry_id"])
-        last_seq, last_block, last_hash = cursor.execute(
-            "SELECT last_seq, last_block, last_hash FROM ledger_head WHERE id = 1"
-        )[0]
-        first = int(last_seq) + 1
-        block = int(last_block) + 1
-        columns["seq"] = np.arange(first, first + size, dtype=np.int64)
-        for name in CHAINED_FIELDS:
-            columns.setdefault(name, [None] * size)
-        rows = canonical_rows(columns)
-        columns["digest"] = digests(rows)
-        content = entries_hash(rows)
-        chained = block_hash(last_hash, block, first, first + size - 1, content)
-        now = _now()
-        values = [_python(columns[name]) for name in ENTRY_COLUMNS]
-        marks = ",".join("?" * len(ENTRY_COLUMNS))
-        cursor.executemany(
-            f"INSERT INTO entries ({','.join(ENTRY_COLUMNS)}) VALUES ({marks})",
-            list(zip(*values, strict=True)),
-        )
-        cursor.execute(
-            "INSERT INTO blocks (block, first_seq, last_seq, prev_hash, entries_hash, block_hash, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (block, first, first + size - 1, last_hash, content, chained, now),
-        )
-        cursor.execute(
-            "UPDATE ledger_head SET last_seq = ?, last_block = ?, last_hash = ? WHERE id = 1",
-            (first + size - 1, block, chained),
-        )
-        return first, block
 
     def _add_to_balances(
         self, cursor: Any, users: Sequence[str], amounts: Sequence[int], account: str, decimals: int
@@ -270,10 +239,9 @@ class Ledger:
             raise InputError("on_conflict is 'raise' or 'skip'")
         engine = self.engine
         table = to_arrow_table(trips)
-        prepared = engine.prepare(table, distance_unit=distance_unit)
-        _, _, savings_g = engine.savings(prepared)
-        savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
-        facts = _TripFacts(engine, prepared, savings_mg)
+        assessed = engine.assess(table, distance_unit=distance_unit)
+        prepared = assessed.prepared
+        facts = _TripFacts(engine, assessed)
         outcome = np.full(prepared.codes.size, "not_credited", dtype=object)
         amounts = np.zeros(prepared.codes.size, dtype=np.int64)
         entry_ids = np.full(prepared.codes.size, None, dtype=object)
@@ -316,7 +284,9 @@ class Ledger:
                     self._credit_rows(cursor, facts, rows)
                     outcome[rows] = "credited"
                     amounts[rows] = facts.awards[rows]
-                    entry_ids[rows] = [f"credit:{trip}" for trip in facts.trip_ids[rows].tolist()]
+                    entry_ids[rows] = [
+                        credit_entry_id(trip) for trip in facts.trip_ids[rows].tolist()
+                    ]
         statuses = prepared.columns.status
         credited = int(np.count_nonzero(outcome == "credited"))
         outcomes = pa.table(
@@ -382,28 +352,21 @@ class Ledger:
             ],
             dtype=np.int64,
         )
-        awards = self.engine.award(facts.prepared, facts.savings_mg, rows, already)
+        awards = self.engine.awards(facts.assessed, rows, already)
         facts.awards[rows] = awards
-        run = self._run(cursor, self.engine)
-        size = rows.size
-        self._append(
-            cursor,
-            {
-                "entry_id": [f"credit:{trip}" for trip in facts.trip_ids[rows].tolist()],
-                "kind": ["credit"] * size,
-                "user_id": users,
-                "account": [self.account] * size,
-                "amount_minor": awards,
-                "trip_id": facts.trip_ids[rows].tolist(),
-                "local_day": days,
-                "mode": facts.modes[rows].tolist(),
-                "distance_km": facts.distance_km[rows],
-                "started_us": facts.started_us[rows],
-                "savings_mg": facts.savings_mg[rows],
-                "award_minor": awards,
-                "run_id": [run] * size,
-            },
+        credits = Credits(
+            trip_ids=facts.trip_ids[rows].tolist(),
+            user_ids=users,
+            account=self.account,
+            awards=awards,
+            local_day=days,
+            modes=facts.modes[rows].tolist(),
+            distance_km=facts.distance_km[rows],
+            started_us=facts.started_us[rows],
+            savings_mg=facts.assessed.savings_mg[rows],
+            run_id=self._run(cursor, self.engine),
         )
+        append_block(cursor, credits)
         self._add_to_balances(cursor, users, awards.tolist(), self.account, self.decimals)
         self._add_to_days(cursor, users, days.tolist(), awards.tolist())
 
@@ -449,26 +412,15 @@ class Ledger:
                 raise InsufficientBalanceError(
                     f"insufficient balance: {user} has {to_value(balance, self.decimals)} {self.account}s; cannot spend {to_value(minor, self.decimals)}"
                 )
-            entry_id = f"redeem:{request_id}"
-            self._append(
-                cursor,
-                {
-                    "entry_id": [entry_id],
-                    "kind": ["redemption"],
-                    "user_id": [user],
-                    "account": [self.account],
-                    "amount_minor": [-minor],
-                    "request_id": [request_id],
-                    "item": [item],
-                },
-            )
+            redemption = Redemption(request_id, user, self.account, minor, item)
+            append_block(cursor, redemption)
             cursor.execute(
                 "UPDATE balances SET balance_minor = balance_minor - ? WHERE user_id = ? AND account = ?",
                 (minor, user, self.account),
             )
         return Receipt(
             request_id,
-            entry_id,
+            redemption.entry_id,
             user,
             self.account,
             to_value(minor, self.decimals),
@@ -486,7 +438,7 @@ class Ledger:
 
     # -- corrections -------------------------------------------------------------------
 
-    def reverse(self, trip_id: str, reason: str) -> dict[str, Any]:
+    def reverse(self, trip_id: str, reason: str) -> Reversal:
         """Take back a trip's credits (e.g. found fraudulent) with a compensating entry.
 
         Refused with :class:`InsufficientBalanceError` if the user has already spent them.
@@ -496,44 +448,28 @@ class Ledger:
             if trip_id not in state:
                 raise LedgerError(f"trip {trip_id!r} has no credit in this ledger")
             record = state[trip_id]
-            if record["award"] == 0 and record["reversed"]:
+            if record.award == 0 and record.reversed:
                 raise LedgerError(f"trip {trip_id!r} is already reversed")
-            amount = record["award"]
-            balance = self._balance_minor(cursor, record["user_id"])
+            amount = record.award
+            balance = self._balance_minor(cursor, record.user_id)
             if balance < amount:
                 raise InsufficientBalanceError(
-                    f"{record['user_id']} has {to_value(balance, self.decimals)} {self.account}s; reversing {trip_id} needs {to_value(amount, self.decimals)}"
+                    f"{record.user_id} has {to_value(balance, self.decimals)} {self.account}s; reversing {trip_id} needs {to_value(amount, self.decimals)}"
                 )
-            entry_id = f"reverse:{trip_id}"
-            self._append(
-                cursor,
-                {
-                    "entry_id": [entry_id],
-                    "kind": ["reversal"],
-                    "user_id": [record["user_id"]],
-                    "account": [self.account],
-                    "amount_minor": [-amount],
-                    "trip_id": [trip_id],
-                    "corrects": [f"credit:{trip_id}"],
-                    "local_day": [record["local_day"]],
-                    "award_minor": [0],
-                    "note": [reason],
-                },
+            reversal = Reversal(
+                trip_id, record.user_id, self.account, amount, record.local_day, reason
             )
+            append_block(cursor, reversal)
             cursor.execute(
                 "UPDATE balances SET balance_minor = balance_minor - ? WHERE user_id = ? AND account = ?",
-                (amount, record["user_id"], self.account),
+                (amount, record.user_id, self.account),
             )
-            self._add_to_days(cursor, [record["user_id"]], [record["local_day"]], [-amount])
-        return {
-            "entry_id": entry_id,
-            "trip_id": trip_id,
-            "amount": to_value(-amount, self.decimals),
-        }
+            self._add_to_days(cursor, [record.user_id], [record.local_day], [-amount])
+        return reversal
 
-    def _entitlements(self, cursor: Any, trip_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def _entitlements(self, cursor: Any, trip_ids: Sequence[str]) -> dict[str, Entitlement]:
         """Each trip's current award: the latest of its credit, adjustments and reversal."""
-        state: dict[str, dict[str, Any]] = {}
+        state: dict[str, Entitlement] = {}
         for part in _parts(list(trip_ids)):
             condition, params = self.store.in_list("trip_id", part)
             for trip, user, day, kind, award, _seq in cursor.execute(
@@ -541,13 +477,15 @@ class Ledger:
                 f"WHERE kind IN ('credit', 'adjustment', 'reversal') AND {condition} ORDER BY seq",
                 params,
             ):
-                record = state.setdefault(
-                    trip,
-                    {"user_id": user, "local_day": int(day), "reversed": False, "adjustments": 0},
+                earlier = state.get(trip)
+                state[trip] = Entitlement(
+                    user_id=user if earlier is None else earlier.user_id,
+                    local_day=int(day) if earlier is None else earlier.local_day,
+                    award=int(award),
+                    reversed=kind == "reversal" or (earlier is not None and earlier.reversed),
+                    adjustments=(0 if earlier is None else earlier.adjustments)
+                    + (kind == "adjustment"),
                 )
-                record["award"] = int(award)
-                record["reversed"] = record["reversed"] or kind == "reversal"
-                record["adjustments"] += kind == "adjustment"
         return state
 
     # -- recomputation -------------------------------------------------------------------
@@ -563,17 +501,9 @@ class Ledger:
         """
         if engine.policy.unit != self.account or engine.policy.decimals != self.decimals:
             raise LedgerError("recompute with the ledger's own policy unit and decimals")
-        since_day = day_number(since)
-        by_mode: dict[str, list[int]] = {}
-        shortfall_total = 0
-        adjusted = 0
         with self.store.write() as cursor:
-            records = cursor.execute(
-                "SELECT trip_id, user_id, mode, distance_km, started_us FROM entries "
-                "WHERE kind = 'credit' AND local_day >= ? ORDER BY seq",
-                (since_day,),
-            )
-            if not records:
+            trips = self._credited_trips(cursor, day_number(since))
+            if trips.num_rows == 0:
                 return RecomputeReport(
                     dry_run,
                     engine.factor_set.name,
@@ -584,122 +514,93 @@ class Ledger:
                     to_value(0, self.decimals),
                     self.account,
                 )
-            trips = pa.table(
-                {
-                    "trip_id": [r[0] for r in records],
-                    "user_id": [r[1] for r in records],
-                    "mode": [r[2] for r in records],
-                    "distance": pa.array([r[3] for r in records], type=pa.float64()),
-                    "started_at": pa.array(
-                        [r[4] for r in records], type=pa.timestamp("us", tz="UTC")
-                    ),
-                }
-            )
-            state = self._entitlements(cursor, trips.column("trip_id").to_pylist())
-            prepared = engine.prepare(trips)
-            _, _, savings_g = engine.savings(prepared)
-            savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
+            trip_ids = trips.column("trip_id").to_pylist()
+            state = self._entitlements(cursor, trip_ids)
+            assessed = engine.assess(trips)
             # A reversed trip earns nothing and takes no room under the cap.
-            standing = np.array([not state[r[0]]["reversed"] for r in records], dtype=bool)
-            rows = np.flatnonzero(prepared.ok & standing)
-            new_awards = np.zeros(len(records), dtype=np.int64)
-            new_awards[rows] = engine.award(prepared, savings_mg, rows)
-            balances: dict[str, int] = {}
-            changes: dict[str, list[Any]] = {
-                name: []
-                for name in (
-                    "entry_id",
-                    "kind",
-                    "user_id",
-                    "account",
-                    "amount_minor",
-                    "trip_id",
-                    "corrects",
-                    "local_day",
-                    "mode",
-                    "distance_km",
-                    "started_us",
-                    "savings_mg",
-                    "award_minor",
-                    "run_id",
-                    "note",
+            standing = np.array([not state[trip].reversed for trip in trip_ids], dtype=bool)
+            rows = np.flatnonzero(assessed.prepared.ok & standing)
+            new_awards = np.zeros(trips.num_rows, dtype=np.int64)
+            new_awards[rows] = engine.awards(assessed, rows)
+            plan = _RecomputePlan(
+                Adjustments(
+                    account=self.account, run_id=self._run(cursor, engine) if not dry_run else ""
                 )
-            }
-            day_delta: list[tuple[str, int, int]] = []
-            run = self._run(cursor, engine) if not dry_run else ""
+            )
+            balances: dict[str, int] = {}
             deltas = [
-                (index, int(new_awards[index]) - state[record[0]]["award"])
-                for index, record in enumerate(records)
-                if not state[record[0]]["reversed"]
+                (index, int(new_awards[index]) - state[trip].award)
+                for index, trip in enumerate(trip_ids)
+                if not state[trip].reversed
             ]
             # Increases first, then decreases (each in entry order): a user's balance is
             # short only if the net change is, whatever the order of the trips.
             ordered = [(i, d) for i, d in deltas if d > 0] + [(i, d) for i, d in deltas if d < 0]
+            columns = {name: trips.column(name).to_pylist() for name in ("user_id", "mode")}
+            distance_km = trips.column("distance").to_numpy()
+            started_us = trips.column("started_at").cast(pa.int64()).to_numpy()
             for index, delta in ordered:
-                trip, user, mode, distance, started = records[index]
-                record = state[trip]
-                new = int(new_awards[index])
+                trip, user = trip_ids[index], columns["user_id"][index]
                 if user not in balances:
                     balances[user] = self._balance_minor(cursor, user)
-                applied = delta
-                if delta < 0 and balances[user] + delta < 0:
-                    applied = -balances[user]
-                    shortfall_total += applied - delta
+                applied = max(delta, -balances[user])  # a decrease takes at most what is left
                 balances[user] += applied
-                adjusted += 1
-                mode_total = by_mode.setdefault(mode, [0, 0])
-                mode_total[0] += 1
-                mode_total[1] += delta
-                changes["entry_id"].append(f"adjust:{trip}:{record['adjustments'] + 1}")
-                for name, value in (
-                    ("kind", "adjustment"),
-                    ("user_id", user),
-                    ("account", self.account),
-                    ("amount_minor", applied),
-                    ("trip_id", trip),
-                    ("corrects", f"credit:{trip}"),
-                    ("local_day", record["local_day"]),
-                    ("mode", mode),
-                    ("distance_km", distance),
-                    ("started_us", started),
-                    ("savings_mg", int(savings_mg[index])),
-                    ("award_minor", new),
-                    ("run_id", run),
-                    (
-                        "note",
-                        f"recomputed with {engine.factor_set.id}"
-                        + (
-                            f"; shortfall {to_value(applied - delta, self.decimals)}"
-                            if applied != delta
-                            else ""
-                        ),
-                    ),
-                ):
-                    changes[name].append(value)
-                day_delta.append((user, record["local_day"], delta))
-            if changes["entry_id"] and not dry_run:
-                self._append(cursor, changes)
+                record = state[trip]
+                shortfall = (
+                    f"; shortfall {to_value(applied - delta, self.decimals)}"
+                    if applied != delta
+                    else ""
+                )
+                plan.add(
+                    trip_id=trip,
+                    sequence=record.adjustments + 1,
+                    user_id=user,
+                    amount=applied,
+                    delta=delta,
+                    local_day=record.local_day,
+                    mode=columns["mode"][index],
+                    distance_km=float(distance_km[index]),
+                    started_us=int(started_us[index]),
+                    savings_mg=int(assessed.savings_mg[index]),
+                    award=int(new_awards[index]),
+                    note=f"recomputed with {engine.factor_set.id}{shortfall}",
+                )
+            adjustments = plan.adjustments
+            if len(adjustments) and not dry_run:
+                append_block(cursor, adjustments)
                 self._add_to_balances(
-                    cursor, changes["user_id"], changes["amount_minor"], self.account, self.decimals
+                    cursor, adjustments.user_ids, adjustments.amounts, self.account, self.decimals
                 )
-                self._add_to_days(
-                    cursor,
-                    [u for u, _, _ in day_delta],
-                    [d for _, d, _ in day_delta],
-                    [v for _, _, v in day_delta],
-                )
+                self._add_to_days(cursor, adjustments.user_ids, adjustments.local_day, plan.deltas)
         return RecomputeReport(
             dry_run=dry_run,
             factor_set=engine.factor_set.name,
             factor_set_hash=engine.factor_set.content_hash,
-            trips=len(records),
-            adjusted=adjusted,
+            trips=trips.num_rows,
+            adjusted=len(adjustments),
             by_mode={
                 mode: (count, to_value(total, self.decimals))
-                for mode, (count, total) in sorted(by_mode.items())
+                for mode, (count, total) in sorted(plan.by_mode.items())
             },
-            shortfall=to_value(shortfall_total, self.decimals),
+            shortfall=to_value(plan.shortfall, self.decimals),
             account=self.account,
+        )
+
+    def _credited_trips(self, cursor: Any, since_day: int) -> pa.Table:
+        """The credited trips from local day ``since_day`` on, as trip input, in entry order."""
+        records = cursor.execute(
+            "SELECT trip_id, user_id, mode, distance_km, started_us FROM entries "
+            "WHERE kind = 'credit' AND local_day >= ? ORDER BY seq",
+            (since_day,),
+        )
+        return pa.table(
+            {
+                "trip_id": pa.array([r[0] for r in records], type=pa.string()),
+                "user_id": pa.array([r[1] for r in records], type=pa.string()),
+                "mode": pa.array([r[2] for r in records], type=pa.string()),
+                "distance": pa.array([r[3] for r in records], type=pa.float64()),
+                "started_at": pa.array([r[4] for r in records], type=pa.timestamp("us", tz="UTC")),
+            }
         )
 
     # -- reading -------------------------------------------------------------------------
@@ -756,149 +657,38 @@ class Ledger:
         )
 
     def verify(self, *, page_blocks: int = 200) -> VerifyReport:
-        """Check the chain block by block, entry counts, and balances against the entries."""
-        entries = blocks = 0
-        previous = GENESIS
-        with self.store.read() as cursor:
-            head_seq, head_block, head_hash = cursor.execute(
-                "SELECT last_seq, last_block, last_hash FROM ledger_head WHERE id = 1"
-            )[0]
-            next_seq = 1
-            start = 1
-            while start <= int(head_block):
-                page = cursor.execute(
-                    "SELECT block, first_seq, last_seq, prev_hash, entries_hash, block_hash FROM blocks "
-                    "WHERE block BETWEEN ? AND ? ORDER BY block",
-                    (start, start + page_blocks - 1),
-                )
-                if not page:
-                    return VerifyReport(False, entries, blocks, f"block {start} is missing")
-                rows = cursor.execute(
-                    f"SELECT {','.join(ENTRY_COLUMNS)} FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                    (int(page[0][1]), int(page[-1][2])),
-                )
-                by_seq = {int(record[0]): record for record in rows}
-                for block, first, last, prev_hash, content_hash, chained in page:
-                    blocks += 1
-                    if int(first) != next_seq:
-                        return VerifyReport(
-                            False,
-                            entries,
-                            blocks,
-                            f"block {block} starts at entry {first}, expected {next_seq}",
-                            f"seq {next_seq}",
-                        )
-                    records = [by_seq.get(seq) for seq in range(int(first), int(last) + 1)]
-                    missing = [
-                        seq
-                        for seq, record in zip(
-                            range(int(first), int(last) + 1), records, strict=True
-                        )
-                        if record is None
-                    ]
-                    if missing:
-                        return VerifyReport(
-                            False,
-                            entries,
-                            blocks,
-                            f"entry {missing[0]} of block {block} is missing",
-                            f"seq {missing[0]}",
-                        )
-                    found_rows: list[tuple[Any, ...]] = [r for r in records if r is not None]
-                    columns = {
-                        name: [record[i] for record in found_rows]
-                        for i, name in enumerate(ENTRY_COLUMNS)
-                    }
-                    canonical = canonical_rows(columns)
-                    for digest, stored, record in zip(
-                        digests(canonical), columns["digest"], found_rows, strict=True
-                    ):
-                        if digest != stored:
-                            return VerifyReport(
-                                False,
-                                entries,
-                                blocks,
-                                f"entry {record[1]} (seq {record[0]}) was changed",
-                                str(record[1]),
-                            )
-                    if entries_hash(canonical) != content_hash or prev_hash != previous:
-                        return VerifyReport(
-                            False,
-                            entries,
-                            blocks,
-                            f"block {block} does not match its hash",
-                            str(found_rows[0][1]),
-                        )
-                    recomputed = block_hash(
-                        previous, int(block), int(first), int(last), content_hash
-                    )
-                    if recomputed != chained:
-                        return VerifyReport(
-                            False,
-                            entries,
-                            blocks,
-                            f"block {block} hash is wrong",
-                            str(found_rows[0][1]),
-                        )
-                    previous = chained
-                    entries += len(found_rows)
-                    next_seq = int(last) + 1
-                start += len(page)
-            if previous != head_hash or next_seq - 1 != int(head_seq):
-                return VerifyReport(
-                    False, entries, blocks, "the chain's head does not match its last block"
-                )
-            for identifier, *fields in cursor.execute(
-                "SELECT run_id, factor_set, factor_set_hash, baseline, policy, policy_params FROM runs"
-            ):
-                if run_id(*fields) != identifier:
-                    return VerifyReport(
-                        False, entries, blocks, f"the settings of run {identifier} were changed"
-                    )
-            orphans = cursor.execute(
-                "SELECT e.entry_id FROM entries e LEFT JOIN runs r ON r.run_id = e.run_id "
-                "WHERE e.run_id IS NOT NULL AND r.run_id IS NULL"
-            )
-            if orphans:
-                return VerifyReport(
-                    False,
-                    entries,
-                    blocks,
-                    f"entry {orphans[0][0]} points to a missing run",
-                    str(orphans[0][0]),
-                )
-            total = int(cursor.execute("SELECT COUNT(*) FROM entries")[0][0])
-            if total != entries:
-                return VerifyReport(
-                    False, entries, blocks, f"{total - entries} entries are outside the chain"
-                )
-            mismatched = cursor.execute(
-                "SELECT b.user_id, b.account FROM balances b LEFT JOIN ("
-                "SELECT user_id, account, SUM(amount_minor) AS total FROM entries GROUP BY user_id, account) e "
-                "ON b.user_id = e.user_id AND b.account = e.account "
-                "WHERE COALESCE(e.total, 0) <> b.balance_minor"
-            )
-            if mismatched:
-                user, account = mismatched[0]
-                return VerifyReport(
-                    False,
-                    entries,
-                    blocks,
-                    f"the {account} balance of {user} differs from its entries",
-                )
-        return VerifyReport(True, entries, blocks)
+        """Check the chain block by block, entry counts, and balances against the entries
+        (:mod:`carbonfoot.ledger.verify`)."""
+        return verify_ledger(self.store, page_blocks=page_blocks)
+
+
+class _RecomputePlan:
+    """The adjustments a recomputation writes, and what it reports by mode."""
+
+    def __init__(self, adjustments: Adjustments) -> None:
+        self.adjustments = adjustments
+        self.deltas: list[int] = []  # the full change of each trip's award (the day totals')
+        self.by_mode: dict[str, list[int]] = {}
+        self.shortfall = 0
+
+    def add(self, *, delta: int, **adjustment: Any) -> None:
+        self.adjustments.add(**adjustment)
+        self.deltas.append(delta)
+        self.shortfall += adjustment["amount"] - delta
+        counted = self.by_mode.setdefault(adjustment["mode"], [0, 0])
+        counted[0] += 1
+        counted[1] += delta
 
 
 class _TripFacts:
     """The per-trip arrays the ledger writes, for the computed rows of a batch."""
 
-    def __init__(
-        self, engine: Engine, prepared: PreparedBatch, savings_mg: npt.NDArray[np.int64]
-    ) -> None:
+    def __init__(self, engine: Engine, assessed: AssessedBatch) -> None:
+        prepared = assessed.prepared
         columns = prepared.columns
         self.engine = engine
+        self.assessed = assessed
         self.prepared = prepared
-        self.savings_mg = savings_mg
         self.trip_id_array = columns.trip_id
         self.trip_ids = np.asarray(columns.trip_id.to_pylist(), dtype=object)
         self.user_ids = np.asarray(columns.user_id.to_pylist(), dtype=object)
@@ -914,13 +704,14 @@ class _TripFacts:
         rows = np.flatnonzero(self.prepared.ok)
         if rows.size == 0:
             return
-        users = self.prepared.users()[rows]
         days = self.local_day[rows]
-        order = np.lexsort((rows, self.started_us[rows], days, users))
-        rows, users, days = rows[order], users[order], days[order]
-        boundaries = np.flatnonzero(
-            np.r_[True, (users[1:] != users[:-1]) | (days[1:] != days[:-1]), True]
+        first_day = int(days.min())
+        user_day = self.prepared.users()[rows] * (int(days.max()) - first_day + 1) + (
+            days - first_day
         )
+        order = group_time_order(user_day, self.started_us[rows])
+        rows, user_day = rows[order], user_day[order]
+        boundaries = np.flatnonzero(np.r_[True, user_day[1:] != user_day[:-1], True])
         start = 0
         while start < rows.size:
             target = start + max(1, chunk_rows)
@@ -947,14 +738,6 @@ class _TripFacts:
 
 def _statuses(status: npt.NDArray[np.int8]) -> list[str]:
     return [STATUSES[int(code)] for code in status.tolist()]
-
-
-def _python(values: Any) -> list[Any]:
-    if isinstance(values, np.ndarray):
-        return cast("list[Any]", values.tolist())
-    if isinstance(values, pa.Array):
-        return cast("list[Any]", values.to_pylist())
-    return list(values)
 
 
 def _sum_by(keys: Sequence[Any], amounts: Sequence[int]) -> dict[Any, int]:

@@ -33,6 +33,7 @@ from carbonfoot.policies.caps import apply_daily_cap, apply_daily_cap_matrix
 __all__ = [
     "MILLIGRAMS_PER_GRAM",
     "CreditPolicy",
+    "MatrixPolicy",
     "PolicyBatch",
     "PolicySpec",
     "apply_daily_cap",
@@ -152,6 +153,20 @@ class CreditPolicy(Protocol):
 
     def describe(self) -> str:
         """The award rule in words and numbers, for ``explain``."""
+        ...
+
+
+@runtime_checkable
+class MatrixPolicy(CreditPolicy, Protocol):
+    """A policy that can also award a trips x draws matrix of savings at once.
+
+    Optional: uncertainty analysis (:mod:`carbonfoot.research`) uses ``award_matrix``
+    where a policy has it, and otherwise calls ``award`` once per draw. It must give, for
+    each column, what ``award`` gives for that column's savings.
+    """
+
+    def award_matrix(self, batch: PolicyBatch, savings_mg: Int64Array) -> Int64Array:
+        """Awards for each trip (row) and draw (column) of ``savings_mg``, caps included."""
         ...
 
 

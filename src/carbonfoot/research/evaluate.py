@@ -17,7 +17,7 @@ import numpy.typing as npt
 from attrs import frozen
 
 from carbonfoot.engine import Engine, PreparedBatch
-from carbonfoot.policies import PolicyBatch
+from carbonfoot.policies import MatrixPolicy
 
 __all__ = ["BatchEvaluator", "Totals"]
 
@@ -64,16 +64,8 @@ class BatchEvaluator:
         present, starts = np.unique(codes, return_index=True)
         self.starts = starts
         self.modes = tuple(engine.modes.ids[code] for code in present)
-        full = engine.policy_batch(prepared, np.zeros(prepared.codes.size, dtype=np.int64))
-        self.batch = PolicyBatch(
-            np.zeros(self.rows.size, dtype=np.int64),
-            np.ones(self.rows.size, dtype=np.bool_),
-            full.user[self.rows],
-            full.local_day[self.rows],
-            full.started_us[self.rows],
-            mode=codes,
-            mode_ids=full.mode_ids,
-            mode_categories=full.mode_categories,
+        self.batch = engine.policy_batch(
+            prepared, np.zeros(self.rows.size, dtype=np.int64), self.rows
         )
 
     def savings_per_trip(self, overrides: Overrides | None = None) -> FloatArray:
@@ -112,9 +104,8 @@ class BatchEvaluator:
         """The policy's awards for each trip and draw, caps included."""
         milligrams = np.rint(savings_g * 1000.0).astype(np.int64)
         policy = self.engine.policy
-        award_matrix = getattr(policy, "award_matrix", None)
-        if award_matrix is not None:
-            return np.asarray(award_matrix(self.batch, milligrams), dtype=np.int64)
+        if isinstance(policy, MatrixPolicy):
+            return np.asarray(policy.award_matrix(self.batch, milligrams), dtype=np.int64)
         columns = []
         for draw in range(milligrams.shape[1]):
             self.batch.savings_mg = milligrams[:, draw]
