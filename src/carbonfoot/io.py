@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,7 +19,19 @@ import pyarrow.parquet as pq
 
 from carbonfoot.errors import InputError
 
-__all__ = ["FORMATS", "file_format", "read_trip_file", "write_result_file"]
+__all__ = [
+    "FORMATS",
+    "ResultWriter",
+    "append_result_file",
+    "csv_header",
+    "file_format",
+    "first_line",
+    "iso_times",
+    "iter_trip_batches",
+    "read_trip_file",
+    "recorded_factor_sets",
+    "write_result_file",
+]
 
 FORMATS = (".csv", ".parquet")
 _BLOCK_SIZE = 4 << 20
@@ -50,18 +63,14 @@ def read_trip_file(path: str | Path, *, on_bytes: Callable[[int], None] | None =
             return table
         return _read_csv(path, on_bytes)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot read {kind[1:]} file: {_first_line(exc)}") from None
+        raise InputError(f"{path}: cannot read {kind[1:]} file: {first_line(exc)}") from None
 
 
 def _read_csv(path: Path, on_bytes: Callable[[int], None] | None) -> pa.Table:
-    header = _csv_header(path)
+    header = csv_header(path)
     if not header:
         raise InputError(f"{path}: empty file, no header row")
-    convert = pa_csv.ConvertOptions(
-        column_types={name: pa.string() for name in header},
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-    )
+    convert = _all_text(header)
     read = pa_csv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True)
     if on_bytes is None:
         return pa_csv.read_csv(str(path), read_options=read, convert_options=convert)
@@ -89,24 +98,30 @@ def iter_trip_batches(path: str | Path, *, batch_rows: int) -> Iterator[pa.Recor
         if kind == ".parquet":
             yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
             return
-        header = _csv_header(path)
+        header = csv_header(path)
         if not header:
             raise InputError(f"{path}: empty file, no header row")
-        convert = pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        )
+        convert = _all_text(header)
         block = int(min(256 << 20, max(1 << 20, batch_rows * 128)))
         read = pa_csv.ReadOptions(block_size=block, use_threads=True)
         yield from pa_csv.open_csv(str(path), read_options=read, convert_options=convert)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot read {kind[1:]} file: {_first_line(exc)}") from None
+        raise InputError(f"{path}: cannot read {kind[1:]} file: {first_line(exc)}") from None
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's first row (a byte-order mark dropped)."""
     with path.open(encoding="utf-8-sig", newline="") as text:
         return next(csv.reader(text), [])
+
+
+def _all_text(header: list[str]) -> pa_csv.ConvertOptions:
+    """Every column read as text, empty cells as empty text (the intake judges them)."""
+    return pa_csv.ConvertOptions(
+        column_types={name: pa.string() for name in header},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
 
 
 def write_result_file(table: pa.Table, path: str | Path) -> None:
@@ -118,9 +133,9 @@ def write_result_file(table: pa.Table, path: str | Path) -> None:
         if kind == ".parquet":
             pq.write_table(table, path)
         else:
-            pa_csv.write_csv(_iso_times(table), path)
+            pa_csv.write_csv(iso_times(table), path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: cannot write {kind[1:]} file: {_first_line(exc)}") from None
+        raise InputError(f"{path}: cannot write {kind[1:]} file: {first_line(exc)}") from None
 
 
 def recorded_factor_sets(path: str | Path) -> set[tuple[str, str]]:
@@ -162,16 +177,16 @@ def append_result_file(table: pa.Table, path: str | Path) -> None:
         )
         write_result_file(merged.replace_schema_metadata(table.schema.metadata), path)
         return
-    header = _csv_header(path)
+    header = csv_header(path)
     if header != table.column_names:
         raise InputError(f"{path}: cannot append, its columns differ from this run's")
     with path.open("ab") as handle:
         pa_csv.write_csv(
-            _iso_times(table), handle, write_options=pa_csv.WriteOptions(include_header=False)
+            iso_times(table), handle, write_options=pa_csv.WriteOptions(include_header=False)
         )
 
 
-def _iso_times(table: pa.Table) -> pa.Table:
+def iso_times(table: pa.Table) -> pa.Table:
     """Timestamp columns as ISO 8601 text (``2024-05-01T00:30:00Z``), the form inputs use."""
     for index, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type) and field.type.tz is not None:
@@ -181,6 +196,34 @@ def _iso_times(table: pa.Table) -> pa.Table:
     return table
 
 
-def _first_line(exc: BaseException) -> str:
+class ResultWriter:
+    """Writes a result (or rejects) file batch by batch: Parquet row groups or CSV rows.
+
+    For runners that produce a file in pieces (streaming, Dask); the file is the one
+    :func:`write_result_file` would write from the whole table.
+    """
+
+    def __init__(self, path: str | Path, schema: pa.Schema) -> None:
+        path = Path(path)
+        self.kind = file_format(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.kind == ".parquet":
+            self.writer: Any = pq.ParquetWriter(path, schema)
+        else:
+            self.writer = pa_csv.CSVWriter(path, iso_times(schema.empty_table()).schema)
+
+    def write(self, table: pa.Table) -> None:
+        """Add ``table``'s rows (one row group per call in Parquet)."""
+        if self.kind == ".parquet":
+            self.writer.write_table(table, row_group_size=max(1, table.num_rows))
+        else:
+            self.writer.write_table(iso_times(table))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (pyarrow's run on for several)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -25,7 +25,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from attrs import evolve
 
@@ -34,7 +33,7 @@ from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake.columns import ROW_NUMBER_COLUMN, find_column
 from carbonfoot.intake.ids import repeated_trip_ids, string_hash
-from carbonfoot.io import file_format, iter_trip_batches
+from carbonfoot.io import ResultWriter, file_format, iter_trip_batches
 from carbonfoot.results import ModeSummary, Summary
 from carbonfoot.statuses import STATUSES, is_computed_column
 
@@ -239,7 +238,7 @@ class _Streamer:
                         schema.metadata
                     )
                 if writer is None:
-                    writer = _OutputWriter(output, window.schema)
+                    writer = ResultWriter(output, window.schema)
                 writer.write(window)
                 written += window.num_rows
                 self.progress("write", min(start, rows), rows)
@@ -253,7 +252,7 @@ class _Streamer:
                 if schema is not None
                 else readers[0].schema.remove(readers[0].schema.get_field_index(ROW))
             )
-            empty = _OutputWriter(output, target_schema)
+            empty = ResultWriter(output, target_schema)
             empty.close()
 
 
@@ -287,28 +286,6 @@ class _Cursor:
             if self.offset < self.batch.num_rows:
                 return
             self._advance()
-
-
-class _OutputWriter:
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self.kind = file_format(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if self.kind == ".parquet":
-            self.writer: Any = pq.ParquetWriter(path, schema)
-        else:
-            from carbonfoot.io import _iso_times
-
-            self.iso = _iso_times
-            self.writer = pa_csv.CSVWriter(path, self.iso(schema.empty_table()).schema)
-
-    def write(self, table: pa.Table) -> None:
-        if self.kind == ".parquet":
-            self.writer.write_table(table, row_group_size=max(1, table.num_rows))
-        else:
-            self.writer.write_table(self.iso(table))
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 def _write_ipc(path: Path, table: pa.Table, batch_rows: int) -> None:

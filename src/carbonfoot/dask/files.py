@@ -29,9 +29,8 @@ from distributed import Client
 from carbonfoot.dask.frames import frame_of, rejects_table, result_table
 from carbonfoot.dask.pipeline import DaskResults
 from carbonfoot.errors import InputError
-from carbonfoot.io import _csv_header, _first_line, file_format, iter_trip_batches
+from carbonfoot.io import ResultWriter, csv_header, file_format, first_line, iter_trip_batches
 from carbonfoot.results import Summary
-from carbonfoot.streaming import _OutputWriter
 
 __all__ = ["read_trip_file", "write_results"]
 
@@ -66,7 +65,7 @@ class _ParquetGroups:
                 return frame_of(source.schema_arrow.empty_table())
             return frame_of(source.read_row_groups(list(groups)))
         except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{self.path}: cannot read parquet file: {_first_line(exc)}") from None
+            raise InputError(f"{self.path}: cannot read parquet file: {first_line(exc)}") from None
 
 
 def _read_parquet(path: Path, partition_rows: int) -> tuple[dd.DataFrame, pa.Schema]:
@@ -75,7 +74,7 @@ def _read_parquet(path: Path, partition_rows: int) -> tuple[dd.DataFrame, pa.Sch
     try:
         source = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: cannot read parquet file: {_first_line(exc)}") from None
+        raise InputError(f"{path}: cannot read parquet file: {first_line(exc)}") from None
     pieces: list[tuple[int, ...]] = []
     piece: list[int] = []
     rows = 0
@@ -100,7 +99,7 @@ def _read_parquet(path: Path, partition_rows: int) -> tuple[dd.DataFrame, pa.Sch
 def _read_csv(
     path: Path, partition_rows: int, client: Client | None
 ) -> tuple[dd.DataFrame, pa.Schema]:
-    header = _csv_header(path)
+    header = csv_header(path)
     if not header:
         raise InputError(f"{path}: empty file, no header row")
     schema = pa.schema([(name, pa.string()) for name in header])
@@ -179,7 +178,7 @@ def write_results(
 def _write(path: Path, schema: pa.Schema, tables: Iterator[Any], count: int) -> None:
     """``count`` tables from ``tables`` into one file (as ``carbonfoot.io`` would write them)."""
     try:
-        writer = _OutputWriter(path, schema)
+        writer = ResultWriter(path, schema)
         try:
             for _ in range(count):
                 writer.write(next(tables))
@@ -187,7 +186,7 @@ def _write(path: Path, schema: pa.Schema, tables: Iterator[Any], count: int) -> 
             writer.close()
     except (pa.ArrowInvalid, OSError) as exc:
         kind = file_format(path)[1:]
-        raise InputError(f"{path}: cannot write {kind} file: {_first_line(exc)}") from None
+        raise InputError(f"{path}: cannot write {kind} file: {first_line(exc)}") from None
 
 
 def _in_order(tasks: Sequence[Delayed], client: Client | None) -> Iterator[Any]:

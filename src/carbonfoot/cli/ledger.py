@@ -1,4 +1,8 @@
-"""``carbonfoot ledger``: credit, balance, history, redeem, verify, recompute, export."""
+"""``carbonfoot ledger``: credit, balance, history, redeem, verify, recompute, export, reverse.
+
+Each command opens the ledger (:mod:`carbonfoot.ledger`) named by ``--db`` and makes one
+call on it; the database used is named on stderr.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from typing import Any
 
 import click
 
-from carbonfoot.cli import _build_engine, _engine_options, _fail_cleanly, main
+from carbonfoot.cli.options import EngineRequest, build_engine, distance_unit_of, engine_options
 from carbonfoot.errors import InputError
 from carbonfoot.money import to_value
 from carbonfoot.times import date_of
 
-__all__ = ["ledger"]
+__all__ = ["COMMANDS", "ledger"]
 
 
 def _db_option(function: Any) -> Any:
@@ -45,11 +49,11 @@ def _open(db: str | None, engine: Any) -> Any:
 
 
 def _simple_engine(policy: str | None, policy_params: tuple[str, ...]) -> Any:
-    engine, _ = _build_engine(None, None, policy, policy_params, None)
+    engine, _ = build_engine(EngineRequest(policy=policy, policy_params=policy_params))
     return engine
 
 
-@main.group()
+@click.group()
 def ledger() -> None:
     """The credit ledger: exactly-once crediting, balances, redemption, audit."""
 
@@ -57,7 +61,7 @@ def ledger() -> None:
 @ledger.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
 @_db_option
-@_engine_options
+@engine_options
 @click.option(
     "--distance-unit", metavar="UNIT", help="Unit of `distance` where a row has none (default km)."
 )
@@ -68,39 +72,22 @@ def ledger() -> None:
     type=click.IntRange(1),
     help="Trips per transaction.",
 )
-@_fail_cleanly
 def credit(
     input_path: Path,
     db: str | None,
-    factors: str | None,
-    baseline: str | None,
-    baseline_params: tuple[str, ...],
-    policy: str | None,
-    policy_params: tuple[str, ...],
-    gtfs: str | None,
-    distance_options: tuple[str, ...],
-    config_path: Path | None,
+    request: EngineRequest,
     distance_unit: str | None,
     chunk_rows: int,
 ) -> None:
     """Credit every trip of INPUT once: safe to repeat, and to run from several processes."""
     from carbonfoot.io import read_trip_file
 
-    engine, config = _build_engine(
-        factors,
-        baseline,
-        policy,
-        policy_params,
-        config_path,
-        baseline_params,
-        distance_options,
-        gtfs,
-    )
+    engine, config = build_engine(request)
     table = read_trip_file(input_path)
     with _open(db, engine) as book:
         report = book.credit(
             table,
-            distance_unit=distance_unit or config.get("distance_unit") or "km",
+            distance_unit=distance_unit_of(distance_unit, config),
             chunk_rows=chunk_rows,
             on_conflict="skip",
         )
@@ -121,7 +108,6 @@ def credit(
 @_db_option
 @_policy_options
 @click.option("--json", "as_json", is_flag=True, help="Every account, as JSON.")
-@_fail_cleanly
 def balance(
     user: str, db: str | None, policy: str | None, policy_params: tuple[str, ...], as_json: bool
 ) -> None:
@@ -141,7 +127,6 @@ def balance(
 @click.argument("user")
 @_db_option
 @_policy_options
-@_fail_cleanly
 def history(user: str, db: str | None, policy: str | None, policy_params: tuple[str, ...]) -> None:
     """USER's entries, oldest first, tab-separated: seq, entry id, amount, local day, trip
     or item, and what it corrects or why."""
@@ -174,7 +159,6 @@ def history(user: str, db: str | None, policy: str | None, policy_params: tuple[
 @click.option("--item", required=True, help="What the credits buy in the green shop.")
 @_db_option
 @_policy_options
-@_fail_cleanly
 def redeem(
     user: str,
     amount: str,
@@ -196,7 +180,6 @@ def redeem(
 
 @ledger.command()
 @_db_option
-@_fail_cleanly
 def verify(db: str | None) -> None:
     """Check the hash chain and balances; exit non-zero naming the first bad entry."""
     with _open(db, _simple_engine(None, ())) as book:
@@ -222,7 +205,6 @@ def verify(db: str | None) -> None:
 @click.option("--baseline", metavar="MODE|MIX|METHOD")
 @_db_option
 @_policy_options
-@_fail_cleanly
 def recompute(
     factors: str,
     since: str,
@@ -237,7 +219,11 @@ def recompute(
         day = dt.date.fromisoformat(since)
     except ValueError:
         raise InputError(f"--since {since!r} is not a date like 2024-05-01") from None
-    engine, _ = _build_engine(factors, baseline, policy, policy_params, None)
+    engine, _ = build_engine(
+        EngineRequest(
+            factors=factors, baseline=baseline, policy=policy, policy_params=policy_params
+        )
+    )
     with _open(db, engine) as book:
         report = book.recompute(engine, day, dry_run=dry_run)
     verb = "would adjust" if dry_run else "adjusted"
@@ -257,7 +243,6 @@ def recompute(
     "-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
 @_db_option
-@_fail_cleanly
 def export(output_path: Path, db: str | None) -> None:
     """Write every entry, in chain order, to a .csv or .parquet file."""
     from carbonfoot.io import write_result_file
@@ -275,7 +260,6 @@ def export(output_path: Path, db: str | None) -> None:
 )
 @_db_option
 @_policy_options
-@_fail_cleanly
 def reverse(
     trip_id: str, reason: str, db: str | None, policy: str | None, policy_params: tuple[str, ...]
 ) -> None:
@@ -284,3 +268,6 @@ def reverse(
         done = book.reverse(trip_id, reason)
     amount = to_value(-done.amount_minor, book.decimals)
     click.echo(f"reversed trip {trip_id}: {amount} ({done.entry_id})")
+
+
+COMMANDS = (ledger,)

@@ -1,0 +1,269 @@
+"""What the commands print: the run summary, the research tables, progress bars.
+
+Rendering only: every figure comes from a library report (:class:`carbonfoot.Summary`,
+:class:`carbonfoot.calc.CalcReport`, the research reports); nothing here computes one.
+Tables are rich tables, as wide as the terminal, or 160 columns when the output is a file
+or a pipe so that they stay whole.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from carbonfoot.research import Comparison, SensitivityReport, UncertaintyReport
+    from carbonfoot.results import Results, RunInfo, Summary
+
+__all__ = [
+    "console",
+    "print_comparison",
+    "print_examples",
+    "print_monte_carlo",
+    "print_sensitivity",
+    "print_summary",
+    "progress_bars",
+]
+
+#: Files smaller than this are read without a progress bar.
+PROGRESS_MIN_BYTES = 16 << 20
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console for tables: the terminal's width, or 160 columns into a file or pipe."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = shutil.get_terminal_size().columns if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=max(width, 100))
+
+
+def print_summary(summary: Summary, info: RunInfo, output_path: Path, elapsed: float) -> None:
+    """The run's table by mode, its statuses, its rows and its provenance."""
+    from rich.table import Table
+
+    unit = summary.credit_unit + "s"
+    table = Table(title=f"carbonfoot: {summary.trips:,} trips, {summary.computed:,} computed")
+    for header, justify in (
+        ("mode", "left"),
+        ("trips", "right"),
+        ("computed", "right"),
+        ("km", "right"),
+        ("savings kg", "right"),
+        (unit, "right"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in summary.by_mode:
+        table.add_row(
+            row.mode,
+            f"{row.trips:,}",
+            f"{row.computed:,}",
+            f"{row.distance_km:,.1f}",
+            f"{row.savings_g / 1000:,.3f}",
+            f"{row.credits:,}",
+        )
+    table.add_row(
+        "total",
+        f"{summary.trips:,}",
+        f"{summary.computed:,}",
+        f"{sum(r.distance_km for r in summary.by_mode):,.1f}",
+        f"{summary.savings_g / 1000:,.3f}",
+        f"{summary.credits:,}",
+        style="bold",
+    )
+    out = console()
+    out.print(table)
+    statuses = (
+        ", ".join(f"{name} {count:,}" for name, count in summary.status_counts.items()) or "no rows"
+    )
+    params = ", ".join(f"{k}={v}" for k, v in info.policy_params.items())
+    out.print(f"status: {statuses}")
+    out.print(
+        f"rows: {summary.trips:,} in = {summary.computed + summary.quarantined:,} computed "
+        f"({summary.quarantined:,} quarantined as suspect, earning nothing) + {summary.rejected:,} rejected"
+    )
+    out.print(
+        f"factor set {info.factor_set}@{info.factor_set_hash[:12]} ({info.gas}), "
+        f"baseline {info.baseline} ({info.baseline_g_per_pkm:.4g} g/pkm), policy {info.policy} ({params})"
+    )
+    out.print(f"wrote {output_path} in {elapsed:.2f} s")
+
+
+def print_examples(results: Results) -> None:
+    """A few rejected rows of a run, with their reasons."""
+    rejected = [row for row in results.table.slice(0, 5000).to_pylist() if row["status"] != "ok"][
+        :3
+    ]
+    if rejected:
+        click.echo("examples of rejected rows (kept in the output with their reason):")
+        for row in rejected:
+            click.echo(f"  {row['status']}: {row['message']}")
+
+
+def print_monte_carlo(
+    report: UncertaintyReport,
+    *,
+    draws: int,
+    seed: int,
+    trips: int,
+    provenance: str,
+    elapsed: float,
+) -> None:
+    """The Monte Carlo statistics by mode."""
+    from rich.table import Table
+
+    unit = report.credit_unit + "s"
+    table = Table(title=f"Monte Carlo: {draws:,} draws, seed {seed}, {trips:,} computed trips")
+    for header in (
+        "mode",
+        "savings kg: point",
+        "mean",
+        "median",
+        "2.5%",
+        "97.5%",
+        f"{unit}: point",
+        "mean",
+        "2.5%",
+        "97.5%",
+    ):
+        table.add_column(header, justify="left" if header == "mode" else "right")
+    for mode, stat in report.savings_kg.items():
+        credit = report.credits[mode]
+        table.add_row(
+            mode,
+            *(f"{v:,.3f}" for v in (stat.point, stat.mean, stat.median, stat.p2_5, stat.p97_5)),
+            *(f"{v:,.2f}" for v in (credit.point, credit.mean, credit.p2_5, credit.p97_5)),
+            style="bold" if mode == "total" else None,
+        )
+    out = console()
+    out.print(table)
+    out.print(f"uncertain factors: {', '.join(report.factors) or 'none in this set'}")
+    out.print(f"{provenance}; {elapsed:.2f} s")
+
+
+def print_sensitivity(report: SensitivityReport) -> None:
+    """Each factor's swing and its effect on total savings and credits."""
+    from rich.table import Table
+
+    unit = report.credit_unit + "s"
+    table = Table(
+        title=f"sensitivity: total savings {report.savings_kg:,.3f} kg, {report.credits:,.2f} {unit}"
+    )
+    for header in (
+        "factor",
+        "low",
+        "high",
+        "unit",
+        "savings kg at low",
+        "at high",
+        f"{unit} at low",
+        "at high",
+        "range",
+    ):
+        table.add_column(
+            header, justify="left" if header in ("factor", "unit", "range") else "right"
+        )
+    for swing in report.swings:
+        table.add_row(
+            swing.factor,
+            f"{swing.low:.4g}",
+            f"{swing.high:.4g}",
+            swing.unit,
+            f"{swing.savings_kg_low:,.3f}",
+            f"{swing.savings_kg_high:,.3f}",
+            f"{swing.credits_low:,.2f}",
+            f"{swing.credits_high:,.2f}",
+            swing.basis,
+        )
+    out = console()
+    out.print(table)
+    if not report.swings:
+        out.print("no factor to swing: this set states no uncertainty; try --percent 10")
+
+
+def print_comparison(comparison: Comparison) -> None:
+    """Savings and credits of runs A and B by mode, and their differences."""
+    from rich.table import Table
+
+    table = Table(title=f"A: {comparison.label_a}\nB: {comparison.label_b}")
+    for header in ("mode", "trips", "savings kg A", "B", "change", "credits A", "B", "change"):
+        table.add_column(header, justify="left" if header == "mode" else "right")
+    for row in (*comparison.modes, comparison.total):
+        table.add_row(
+            row.mode,
+            f"{row.trips:,}",
+            f"{row.savings_kg_a:,.3f}",
+            f"{row.savings_kg_b:,.3f}",
+            f"{row.savings_kg_change:+,.3f}",
+            f"{row.credits_a:,}",
+            f"{row.credits_b:,}",
+            f"{row.credits_change:+,}",
+            style="bold" if row.mode == "total" else None,
+        )
+    out = console()
+    out.print(table)
+    if comparison.run_a["factor_set_hash"] != comparison.run_b["factor_set_hash"]:
+        out.print("note: the two runs used different factor content (hashes differ)")
+
+
+@contextmanager
+def progress_bars(
+    path: Path, quiet: bool
+) -> Iterator[tuple[Callable[[int], None] | None, Callable[[str, int, int], None] | None]]:
+    """Callbacks for :func:`carbonfoot.calc.calc_file`: bytes read (a run in memory) and
+    stages done (a streamed run). Each bar appears when its first report arrives, so a run
+    shows only the one it uses; none when ``quiet`` or for files too small to wait for."""
+    size = path.stat().st_size if path.is_file() else 0
+    if quiet or size < PROGRESS_MIN_BYTES:
+        yield None, None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    started: list[Progress] = []
+    tasks: dict[str, Any] = {}
+
+    def bar(*columns: Any) -> Progress:
+        if not started:
+            started.append(Progress(*columns, transient=True, console=console(stderr=True)))
+            started[0].start()
+        return started[0]
+
+    def on_bytes(count: int) -> None:
+        progress = bar(
+            TextColumn("reading {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+        )
+        if "read" not in tasks:
+            tasks["read"] = progress.add_task(path.name, total=size)
+        progress.advance(tasks["read"], count)
+
+    labels = {"read": "reading rows", "compute": "computing buckets", "write": "writing rows"}
+
+    def on_stage(stage: str, done: int, total: int) -> None:
+        progress = bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(labels[stage], total=total)
+        progress.update(tasks[stage], completed=done, total=max(total, done))
+
+    try:
+        yield on_bytes, on_stage
+    finally:
+        for progress in started:
+            progress.stop()
