@@ -16,19 +16,37 @@ plugin if one is malformed. A plugin implements only the hooks it needs.
 
 The built-in modes, factor sets and policies are plugins too, registered through
 the same entry-point group, so this is the path they take as well.
+
+Each hook names the public module a plugin of its kind imports from (besides
+``carbonfoot`` itself): :mod:`carbonfoot.modes`, :mod:`carbonfoot.factors`,
+:mod:`carbonfoot.baselines`, :mod:`carbonfoot.distances`, :mod:`carbonfoot.policies`, and
+:mod:`carbonfoot.parameters` for documented parameters. Nothing under an underscore.
+The ``register`` callbacks are typed below (``Register*`` protocols), so a plugin author's
+editor and type checker know what each takes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
+    from carbonfoot.baselines import BaselineSpec
+    from carbonfoot.distances import DistanceProvider
     from carbonfoot.modes import Mode
+    from carbonfoot.policies import PolicySpec
 
-__all__ = ["hookimpl", "hookspec"]
+__all__ = [
+    "RegisterBaseline",
+    "RegisterCreditPolicy",
+    "RegisterDistanceProvider",
+    "RegisterFactorSet",
+    "RegisterMode",
+    "hookimpl",
+    "hookspec",
+]
 
 #: Marks the hook specifications below. Plugin authors do not need it.
 hookspec = pluggy.HookspecMarker("carbonfoot")
@@ -36,11 +54,46 @@ hookspec = pluggy.HookspecMarker("carbonfoot")
 hookimpl = pluggy.HookimplMarker("carbonfoot")
 
 
+# -- the register callbacks a hook receives -----------------------------------------
+
+
+class RegisterMode(Protocol):
+    """``register(mode)``: one :class:`carbonfoot.Mode`."""
+
+    def __call__(self, mode: Mode, /) -> None: ...
+
+
+class RegisterFactorSet(Protocol):
+    """``register(name, path, default=False)``: a factor-set TOML file and its name."""
+
+    def __call__(
+        self, name: str, path: str | os.PathLike[str], /, *, default: bool = False
+    ) -> None: ...
+
+
+class RegisterBaseline(Protocol):
+    """``register(spec)``: one :class:`carbonfoot.BaselineSpec`."""
+
+    def __call__(self, spec: BaselineSpec, /) -> None: ...
+
+
+class RegisterDistanceProvider(Protocol):
+    """``register(provider)``: one :class:`carbonfoot.DistanceProvider`."""
+
+    def __call__(self, provider: DistanceProvider, /) -> None: ...
+
+
+class RegisterCreditPolicy(Protocol):
+    """``register(spec, default=False)``: one :class:`carbonfoot.PolicySpec`."""
+
+    def __call__(self, spec: PolicySpec, /, *, default: bool = False) -> None: ...
+
+
 # -- what can be computed: modes and factor sets ----------------------------------
 
 
 @hookspec
-def register_modes(register: Callable[[Mode], None]) -> None:
+def register_modes(register: RegisterMode) -> None:
     """Contribute transport modes.
 
     Called once, when the catalog is built. ``register(mode)`` takes a
@@ -52,6 +105,8 @@ def register_modes(register: Callable[[Mode], None]) -> None:
     ``mode.factor`` (default: the mode id). A factor set without that key leaves the
     mode's trips with status ``no_factor``; a district adding a mode therefore also
     adds its factor, in its own factor set or an overrides file.
+
+    Helpers: :mod:`carbonfoot.modes` (``Mode``, ``SpeedRange``).
 
     Returns nothing.
 
@@ -66,7 +121,7 @@ def register_modes(register: Callable[[Mode], None]) -> None:
 
 
 @hookspec
-def register_factor_sets(register: Callable[..., None]) -> None:
+def register_factor_sets(register: RegisterFactorSet) -> None:
     """Contribute factor sets, as TOML files in the format of ``factors/README.md``.
 
     Called once, when the catalog is built. ``register(name, path, default=False)``
@@ -76,6 +131,8 @@ def register_factor_sets(register: Callable[..., None]) -> None:
     Files are read and validated lazily, the first time a set is used; a set that
     fails validation raises :class:`carbonfoot.FactorError` naming the file and key.
     A name registered twice is a :class:`PluginError`.
+
+    Helpers: :mod:`carbonfoot.factors` (``load_factor_set`` to check a file in a test).
 
     Returns nothing.
 
@@ -88,7 +145,7 @@ def register_factor_sets(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_baselines(register: Callable[..., None]) -> None:
+def register_baselines(register: RegisterBaseline) -> None:
     """Contribute baseline methodologies: what a trip is compared against.
 
     Called once, when the catalog is built. ``register(spec)`` takes a
@@ -98,6 +155,9 @@ def register_baselines(register: Callable[..., None]) -> None:
     ``per_mode[code, district, interval]`` array gives the baseline g per passenger-km
     for every mode (NaN where the methodology gives none: such trips get the status
     ``no_baseline``). A mode or a weighted mix of modes needs no plugin.
+
+    Helpers: :mod:`carbonfoot.baselines` (``mix_baseline``, ``mix_weights``,
+    ``resolve_baseline``) and :mod:`carbonfoot.parameters`.
 
     Returns nothing.
 
@@ -111,7 +171,7 @@ def register_baselines(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_distance_providers(register: Callable[..., None]) -> None:
+def register_distance_providers(register: RegisterDistanceProvider) -> None:
     """Contribute distance providers: distances for trips that arrive without one.
 
     Called once, when the catalog is built. ``register(provider)`` takes a
@@ -121,6 +181,9 @@ def register_distance_providers(register: Callable[..., None]) -> None:
     :class:`carbonfoot.DistanceAnswer` (kilometres per row, NaN where it cannot tell,
     with a reason). It is called once per batch, with the rows whose ``distance`` is
     empty and which carry its columns.
+
+    Helpers: :mod:`carbonfoot.distances` (``geo``, ``TextLookup``, ``decimal_numbers``)
+    and :mod:`carbonfoot.parameters`.
 
     Returns nothing.
 
@@ -137,7 +200,7 @@ def register_distance_providers(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_credit_policies(register: Callable[..., None]) -> None:
+def register_credit_policies(register: RegisterCreditPolicy) -> None:
     """Contribute credit policies: rules that turn savings into credits or coins.
 
     Called once, when the catalog is built. ``register(spec, default=False)`` takes a
@@ -146,6 +209,10 @@ def register_credit_policies(register: Callable[..., None]) -> None:
     :class:`carbonfoot.CreditPolicy`. The engine calls ``build`` once per run and then
     ``award`` once per batch with numpy arrays, so a policy is vectorized by contract.
     ``default=True`` offers it as the policy used when none is named.
+
+    Helpers: :mod:`carbonfoot.policies` (``PolicyBatch``, ``apply_daily_cap``,
+    ``divide_floor``, ``mode_allowed``; ``MatrixPolicy`` for an optional vectorized
+    ``award_matrix``) and :mod:`carbonfoot.parameters`.
 
     Returns nothing.
 

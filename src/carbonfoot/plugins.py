@@ -7,6 +7,12 @@ its hook specification, raises, or registers something malformed is reported as 
 :class:`PluginError` naming it and its distribution, while the other plugins keep
 working. ``strict=True`` raises the first such error instead.
 
+Every hook of :mod:`carbonfoot.hookspecs` has one row in :data:`HOOKS`: what its
+``register`` callback takes, the type it checks, the key that must be unique, whether a
+registration may be offered as the default, and any further check against what other
+plugins registered. One mechanism (:class:`Registry`) keeps each kind with the plugin
+that registered it; adding a hook is one spec and one row.
+
 ``CARBONFOOT_PLUGINS`` (comma-separated entry-point names) restricts which installed
 plugins load, e.g. to reproduce a result with only the built-ins.
 """
@@ -15,10 +21,10 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pluggy
 from attrs import frozen
@@ -31,10 +37,22 @@ from carbonfoot.factors import FactorSet, load_factor_set
 from carbonfoot.modes import UNKNOWN_MODE, Mode, ModeTable
 from carbonfoot.policies import PolicySpec
 
-__all__ = ["ENTRY_POINT_GROUP", "Catalog", "default_catalog"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "HOOKS",
+    "Catalog",
+    "FactorSetEntry",
+    "HookRow",
+    "Registered",
+    "Registry",
+    "default_catalog",
+    "plugin_summary",
+]
 
 ENTRY_POINT_GROUP = "carbonfoot"
 PLUGINS_ENV = "CARBONFOOT_PLUGINS"
+
+T = TypeVar("T")
 
 
 @frozen
@@ -43,12 +61,172 @@ class FactorSetEntry:
 
     name: str
     path: Path
-    plugin: str
+
+
+@frozen
+class Registered(Generic[T]):
+    """One thing a plugin registered: the value, the plugin, and whether it is offered as
+    the default of its kind."""
+
+    value: T
+    owner: str
     default: bool = False
 
 
+@frozen
+class HookRow(Generic[T]):
+    """How one registration hook's contributions are taken in.
+
+    ``stage(*args, **kwargs)`` turns the arguments of the hook's ``register`` callback into
+    ``(value, default)``, refusing malformed ones; ``key`` names a value, unique across
+    plugins; ``check(value, registry)`` refuses a value that clashes with what is already
+    registered in other ways (a mode alias, a provider option).
+    """
+
+    hook: str
+    kind: str
+    noun: str
+    stage: Callable[..., tuple[T, bool]]
+    key: Callable[[T], str]
+    check: Callable[[T, Registry[T]], None] | None = None
+
+
+class Registry(Generic[T]):
+    """Everything of one kind the plugins registered, in registration order, by key."""
+
+    def __init__(self, row: HookRow[T]) -> None:
+        self.row = row
+        self.entries: dict[str, Registered[T]] = {}
+
+    def values(self) -> list[T]:
+        return [entry.value for entry in self.entries.values()]
+
+    def owners(self) -> dict[str, str]:
+        """Each key's plugin."""
+        return {key: entry.owner for key, entry in self.entries.items()}
+
+    def defaults(self) -> list[str]:
+        """The keys offered as the default, in registration order."""
+        return [key for key, entry in self.entries.items() if entry.default]
+
+    def accept(self, staged: list[tuple[T, bool]], owner: str) -> None:
+        """Check one plugin's contributions against everything accepted so far (and each
+        other), then keep them; a refusal keeps none of them."""
+        trial = Registry(self.row)
+        trial.entries = dict(self.entries)
+        for value, default in staged:
+            key = self.row.key(value)
+            if key in trial.entries:
+                raise PluginError(
+                    f"{self.row.noun} {key!r} is already registered by plugin "
+                    f"{trial.entries[key].owner!r}"
+                )
+            if self.row.check is not None:
+                self.row.check(value, trial)
+            trial.entries[key] = Registered(value, owner, default)
+        self.entries = trial.entries
+
+
+# -- how each hook's register callback is read -------------------------------------------
+
+
+def _instance_of(kind: type[T], hook: str, name: str) -> Callable[..., tuple[T, bool]]:
+    """``register(value)`` (and ``default=`` if the hook offers defaults) of one type."""
+
+    def stage(value: Any, **options: Any) -> tuple[T, bool]:
+        if not isinstance(value, kind):
+            raise PluginError(f"{hook}: expected a carbonfoot.{name}, got {value!r}")
+        unknown = set(options) - {"default"}
+        if unknown:
+            raise PluginError(f"{hook}: unexpected argument(s) {', '.join(sorted(unknown))}")
+        return value, bool(options.get("default", False))
+
+    return stage
+
+
+def _factor_set(
+    name: str, path: str | os.PathLike[str], *, default: bool = False
+) -> tuple[FactorSetEntry, bool]:
+    if not isinstance(name, str) or not name:
+        raise PluginError(f"register_factor_sets: the name must be text, got {name!r}")
+    resolved = Path(path)
+    if not resolved.is_file():
+        raise PluginError(f"register_factor_sets: factor set {name!r}: no file at {resolved}")
+    return FactorSetEntry(name, resolved), bool(default)
+
+
+def _mode_labels_are_free(mode: Mode, registry: Registry[Mode]) -> None:
+    """A mode's id and aliases may not name a mode another plugin registered."""
+    accepted = ModeTable(registry.values())
+    for label in (mode.id, *mode.aliases):
+        clash = accepted.code_of(label)
+        if clash != UNKNOWN_MODE:
+            other = accepted.modes[clash].id
+            raise PluginError(
+                f"mode {mode.id!r}: label {label!r} already names mode {other!r} "
+                f"of plugin {registry.entries[other].owner!r}"
+            )
+    try:
+        ModeTable([*registry.values(), mode])
+    except ValueError as exc:  # a clash among the mode's own labels
+        raise PluginError(str(exc)) from None
+
+
+def _options_are_free(provider: DistanceProvider, registry: Registry[DistanceProvider]) -> None:
+    """Distance-provider options share one namespace (``--distance-option NAME=VALUE``)."""
+    taken = {parameter.name for other in registry.values() for parameter in other.parameters}
+    shared = taken & {parameter.name for parameter in provider.parameters}
+    if shared:
+        raise PluginError(
+            f"distance provider {provider.id!r}: option(s) {', '.join(sorted(shared))} already taken"
+        )
+
+
+#: One row per hook of :mod:`carbonfoot.hookspecs`, in the order plugins are asked.
+HOOKS: tuple[HookRow[Any], ...] = (
+    HookRow(
+        "register_modes",
+        "modes",
+        "mode",
+        _instance_of(Mode, "register_modes", "Mode"),
+        key=lambda mode: mode.id,
+        check=_mode_labels_are_free,
+    ),
+    HookRow(
+        "register_factor_sets",
+        "factor_sets",
+        "factor set",
+        _factor_set,
+        key=lambda entry: entry.name,
+    ),
+    HookRow(
+        "register_credit_policies",
+        "policies",
+        "credit policy",
+        _instance_of(PolicySpec, "register_credit_policies", "PolicySpec"),
+        key=lambda spec: spec.id,
+    ),
+    HookRow(
+        "register_baselines",
+        "baselines",
+        "baseline methodology",
+        _instance_of(BaselineSpec, "register_baselines", "BaselineSpec"),
+        key=lambda spec: spec.id,
+    ),
+    HookRow(
+        "register_distance_providers",
+        "distance_providers",
+        "distance provider",
+        _instance_of(DistanceProvider, "register_distance_providers", "DistanceProvider"),
+        key=lambda provider: provider.id,
+        check=_options_are_free,
+    ),
+)
+
+
 class Catalog:
-    """Everything the installed plugins contribute: modes, factor sets, policies.
+    """Everything the installed plugins contribute: modes, factor sets, policies,
+    baselines and distance providers, each with the plugin that registered it.
 
     Build it with :meth:`from_entry_points` (what is installed) or :meth:`from_plugins`
     (explicit plugin objects, e.g. in tests or a service that pins its plugins).
@@ -57,29 +235,28 @@ class Catalog:
 
     def __init__(
         self,
-        modes: ModeTable,
-        factor_sets: Mapping[str, FactorSetEntry],
-        policies: Mapping[str, PolicySpec],
-        policy_owners: Mapping[str, str],
+        registries: Mapping[str, Registry[Any]],
         errors: Iterable[PluginError],
         plugins: Iterable[str],
-        default_policies: Iterable[str] = (),
-        baselines: Mapping[str, BaselineSpec] | None = None,
-        baseline_owners: Mapping[str, str] | None = None,
-        distance_providers: Iterable[DistanceProvider] = (),
     ) -> None:
-        self.modes = modes
-        self.factor_sets = dict(factor_sets)
-        self.policies = dict(policies)
-        self.policy_owners = dict(policy_owners)
+        self.registries = {row.kind: registries.get(row.kind) or Registry(row) for row in HOOKS}
         self.errors = tuple(errors)
         self.plugins = tuple(plugins)
-        self.default_policies = tuple(default_policies)
-        self.baselines: dict[str, BaselineSpec] = dict(baselines or {})
-        self.baseline_owners: dict[str, str] = dict(baseline_owners or {})
+        modes = self.registries["modes"]
+        self.modes = ModeTable(modes.values(), modes.owners())
+        self.factor_sets: dict[str, FactorSetEntry] = {
+            entry.name: entry for entry in self.registries["factor_sets"].values()
+        }
+        self.policies: dict[str, PolicySpec] = {
+            spec.id: spec for spec in self.registries["policies"].values()
+        }
+        self.baselines: dict[str, BaselineSpec] = {
+            spec.id: spec for spec in self.registries["baselines"].values()
+        }
         self.distance_providers = tuple(
-            sorted(distance_providers, key=lambda p: (p.priority, p.id))
+            sorted(self.registries["distance_providers"].values(), key=lambda p: (p.priority, p.id))
         )
+        self.default_policies = tuple(self.registries["policies"].defaults())
         self._loaded_sets: dict[str, FactorSet] = {}
 
     # -- construction ---------------------------------------------------------------
@@ -153,27 +330,37 @@ class Catalog:
                 errors.append(error)
                 continue
             registered.append((name, distribution))
-        collector = _Collector(errors, strict=strict)
+        registries: dict[str, Registry[Any]] = {row.kind: Registry(row) for row in HOOKS}
+        kept = []
         for name, distribution in registered:
-            collector.collect(manager, name, distribution)
-        return cls(
-            modes=collector.mode_table(),
-            factor_sets=collector.factor_sets,
-            policies=collector.policies,
-            policy_owners=collector.policy_owners,
-            errors=collector.errors,
-            plugins=[name for name, _ in registered if name not in collector.failed],
-            default_policies=collector.default_policies,
-            baselines=collector.baselines,
-            baseline_owners=collector.baseline_owners,
-            distance_providers=collector.providers,
-        )
+            try:
+                _collect(manager, name, registries)
+            except Exception as exc:
+                detail = (
+                    str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+                )
+                error = PluginError(
+                    f"plugin {name!r}{_from(distribution)} registered something invalid: {detail}",
+                    plugin=name,
+                    distribution=distribution,
+                )
+                if strict:
+                    raise error from exc
+                errors.append(error)
+                continue
+            kept.append(name)
+        return cls(registries, errors, kept)
 
     # -- lookups --------------------------------------------------------------------
 
+    def owner(self, kind: str, key: str) -> str:
+        """The plugin that registered ``key`` of ``kind`` (a :data:`HOOKS` kind), or ''."""
+        entry = self.registries[kind].entries.get(key)
+        return entry.owner if entry is not None else ""
+
     def default_factor_set(self) -> str:
         """The factor set to use when none is named: the one a plugin registered as default."""
-        marked = sorted(entry.name for entry in self.factor_sets.values() if entry.default)
+        marked = sorted(self.registries["factor_sets"].defaults())
         if len(marked) == 1:
             return marked[0]
         if not marked and len(self.factor_sets) == 1:
@@ -234,158 +421,31 @@ class Catalog:
         return spec
 
 
-class _Collector:
-    """Calls each plugin's registration hooks on its own and checks what it registers."""
+def _collect(
+    manager: pluggy.PluginManager, name: str, registries: dict[str, Registry[Any]]
+) -> None:
+    """Ask one plugin, hook by hook, what it contributes; keep all of it or nothing.
 
-    def __init__(self, errors: list[PluginError], *, strict: bool) -> None:
-        self.errors = errors
-        self.strict = strict
-        self.failed: set[str] = set()
-        self.modes: list[Mode] = []
-        self.mode_owners: dict[str, str] = {}
-        self.factor_sets: dict[str, FactorSetEntry] = {}
-        self.policies: dict[str, PolicySpec] = {}
-        self.policy_owners: dict[str, str] = {}
-        self.default_policies: list[str] = []
-        self.baselines: dict[str, BaselineSpec] = {}
-        self.baseline_owners: dict[str, str] = {}
-        self.providers: list[DistanceProvider] = []
+    The plugin's implementations are called directly (not through ``manager.hook``) so
+    that one plugin's failure is its own: pluggy would call every plugin's implementation
+    in one go.
+    """
+    plugin = manager.get_plugin(name)
+    staged: dict[str, list[tuple[Any, bool]]] = {row.kind: [] for row in HOOKS}
+    for row in HOOKS:
 
-    def collect(self, manager: pluggy.PluginManager, name: str, distribution: str) -> None:
-        plugin = manager.get_plugin(name)
-        staged = _Staged()
-        try:
-            for hook_name, register in (
-                ("register_modes", staged.mode),
-                ("register_factor_sets", staged.factor_set),
-                ("register_credit_policies", staged.policy),
-                ("register_baselines", staged.baseline),
-                ("register_distance_providers", staged.provider),
-            ):
-                for impl in getattr(manager.hook, hook_name).get_hookimpls():
-                    if impl.plugin is plugin:
-                        impl.function(register=register)
-            self.accept(staged, name)
-        except Exception as exc:
-            self.failed.add(name)
-            detail = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
-            error = PluginError(
-                f"plugin {name!r}{_from(distribution)} registered something invalid: {detail}",
-                plugin=name,
-                distribution=distribution,
-            )
-            if self.strict:
-                raise error from exc
-            self.errors.append(error)
+        def register(*args: Any, _row: HookRow[Any] = row, **kwargs: Any) -> None:
+            staged[_row.kind].append(_row.stage(*args, **kwargs))
 
-    def accept(self, staged: _Staged, name: str) -> None:
-        """Check the plugin's contributions against everything accepted so far, then keep them."""
-        accepted = ModeTable(self.modes)
-        for mode in staged.modes:
-            for label in (mode.id, *mode.aliases):
-                clash = accepted.code_of(label)
-                if clash != UNKNOWN_MODE:
-                    other = accepted.modes[clash]
-                    raise PluginError(
-                        f"mode {mode.id!r}: label {label!r} already names mode {other.id!r} "
-                        f"of plugin {self.mode_owners.get(other.id, '?')!r}"
-                    )
-        trial = [*self.modes, *staged.modes]
-        try:
-            ModeTable(trial)
-        except ValueError as exc:  # a clash among this plugin's own modes
-            raise PluginError(str(exc)) from None
-        for set_name, _, _ in staged.factor_sets:
-            if set_name in self.factor_sets:
-                raise PluginError(
-                    f"factor set {set_name!r} is already registered by plugin "
-                    f"{self.factor_sets[set_name].plugin!r}"
-                )
-        for spec, _ in staged.policies:
-            if spec.id in self.policies:
-                raise PluginError(
-                    f"credit policy {spec.id!r} is already registered by plugin "
-                    f"{self.policy_owners[spec.id]!r}"
-                )
-        for baseline in staged.baselines:
-            if baseline.id in self.baselines:
-                raise PluginError(
-                    f"baseline methodology {baseline.id!r} is already registered by plugin "
-                    f"{self.baseline_owners[baseline.id]!r}"
-                )
-        taken = {provider.id for provider in self.providers}
-        options = {
-            parameter.name for provider in self.providers for parameter in provider.parameters
-        }
-        for provider in staged.providers:
-            if provider.id in taken:
-                raise PluginError(f"distance provider {provider.id!r} is already registered")
-            shared = options & {parameter.name for parameter in provider.parameters}
-            if shared:
-                raise PluginError(
-                    f"distance provider {provider.id!r}: option(s) {', '.join(sorted(shared))} already taken"
-                )
-        self.providers.extend(staged.providers)
-        for baseline in staged.baselines:
-            self.baselines[baseline.id] = baseline
-            self.baseline_owners[baseline.id] = name
-        self.modes = trial
-        self.mode_owners.update({mode.id: name for mode in staged.modes})
-        for set_name, path, default in staged.factor_sets:
-            self.factor_sets[set_name] = FactorSetEntry(set_name, path, name, default)
-        for spec, default in staged.policies:
-            self.policies[spec.id] = spec
-            self.policy_owners[spec.id] = name
-            if default:
-                self.default_policies.append(spec.id)
-
-    def mode_table(self) -> ModeTable:
-        return ModeTable(self.modes, self.mode_owners)
-
-
-class _Staged:
-    """What one plugin registers, type-checked as it comes in."""
-
-    def __init__(self) -> None:
-        self.modes: list[Mode] = []
-        self.factor_sets: list[tuple[str, Path, bool]] = []
-        self.policies: list[tuple[PolicySpec, bool]] = []
-        self.baselines: list[BaselineSpec] = []
-        self.providers: list[DistanceProvider] = []
-
-    def mode(self, mode: Mode) -> None:
-        if not isinstance(mode, Mode):
-            raise PluginError(f"register_modes: expected a carbonfoot.Mode, got {mode!r}")
-        self.modes.append(mode)
-
-    def factor_set(self, name: str, path: str | os.PathLike[str], *, default: bool = False) -> None:
-        if not isinstance(name, str) or not name:
-            raise PluginError(f"register_factor_sets: the name must be text, got {name!r}")
-        resolved = Path(path)
-        if not resolved.is_file():
-            raise PluginError(f"register_factor_sets: factor set {name!r}: no file at {resolved}")
-        self.factor_sets.append((name, resolved, bool(default)))
-
-    def policy(self, spec: PolicySpec, *, default: bool = False) -> None:
-        if not isinstance(spec, PolicySpec):
-            raise PluginError(
-                f"register_credit_policies: expected a carbonfoot.PolicySpec, got {spec!r}"
-            )
-        self.policies.append((spec, bool(default)))
-
-    def provider(self, provider: DistanceProvider) -> None:
-        if not isinstance(provider, DistanceProvider):
-            raise PluginError(
-                f"register_distance_providers: expected a carbonfoot.DistanceProvider, got {provider!r}"
-            )
-        self.providers.append(provider)
-
-    def baseline(self, spec: BaselineSpec) -> None:
-        if not isinstance(spec, BaselineSpec):
-            raise PluginError(
-                f"register_baselines: expected a carbonfoot.BaselineSpec, got {spec!r}"
-            )
-        self.baselines.append(spec)
+        for impl in getattr(manager.hook, row.hook).get_hookimpls():
+            if impl.plugin is plugin:
+                impl.function(register=register)
+    trial = {kind: Registry(registry.row) for kind, registry in registries.items()}
+    for row in HOOKS:
+        trial[row.kind].entries = dict(registries[row.kind].entries)
+        trial[row.kind].accept(staged[row.kind], name)
+    for kind, registry in trial.items():
+        registries[kind].entries = registry.entries
 
 
 def _from(distribution: str) -> str:
@@ -426,22 +486,13 @@ def reset_default_catalog() -> None:
 
 
 def plugin_summary(catalog: Catalog) -> list[dict[str, Any]]:
-    """One record per loaded plugin: what it contributed (for ``carbonfoot plugins``)."""
+    """One record per loaded plugin: what it contributed of each kind (for ``carbonfoot
+    plugins``): ``{"plugin": name, "modes": [...], "factor_sets": [...], ...}``."""
     rows: dict[str, dict[str, Any]] = {
-        name: {"plugin": name, "modes": [], "factor_sets": [], "policies": [], "baselines": []}
-        for name in catalog.plugins
+        name: {"plugin": name, **{row.kind: [] for row in HOOKS}} for name in catalog.plugins
     }
-    for mode in catalog.modes.modes:
-        owner = catalog.modes.owners.get(mode.id)
-        if owner in rows:
-            rows[owner]["modes"].append(mode.id)
-    for entry in catalog.factor_sets.values():
-        if entry.plugin in rows:
-            rows[entry.plugin]["factor_sets"].append(entry.name)
-    for policy_id, owner in catalog.policy_owners.items():
-        if owner in rows:
-            rows[owner]["policies"].append(policy_id)
-    for baseline_id, owner in catalog.baseline_owners.items():
-        if owner in rows:
-            rows[owner]["baselines"].append(baseline_id)
+    for kind, registry in catalog.registries.items():
+        for key, entry in registry.entries.items():
+            if entry.owner in rows:
+                rows[entry.owner][kind].append(key)
     return list(rows.values())

@@ -6,6 +6,7 @@ first, so that the lists can be read by people and by ``cut``.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -136,20 +137,30 @@ def baselines() -> None:
 
 
 @click.command()
-def plugins() -> None:
-    """List loaded plugins and what each contributes; report plugins that failed."""
-    from carbonfoot.plugins import default_catalog, plugin_summary
+@click.option(
+    "--json", "as_json", is_flag=True, help="Every plugin and what it contributes, as JSON."
+)
+def plugins(as_json: bool) -> None:
+    """List loaded plugins and what each contributes, of every kind; report plugins that
+    failed (exit 1 if any did)."""
+    from carbonfoot.plugins import HOOKS, default_catalog, plugin_summary
 
     catalog = default_catalog()
-    for row in plugin_summary(catalog):
-        parts = [
-            f"{kind}: {', '.join(row[kind])}"
-            for kind in ("modes", "factor_sets", "policies")
-            if row[kind]
+    summary = plugin_summary(catalog)
+    if as_json:
+        failed = [
+            {"plugin": error.plugin, "distribution": error.distribution, "error": str(error)}
+            for error in catalog.errors
         ]
-        click.echo(f"{row['plugin']}\t{'; '.join(parts)}")
-    for error in catalog.errors:
-        click.echo(f"FAILED\t{error}")
+        click.echo(json.dumps({"plugins": summary, "failed": failed}, ensure_ascii=False, indent=2))
+    else:
+        for row in summary:
+            parts = [
+                f"{hook.kind}: {', '.join(row[hook.kind])}" for hook in HOOKS if row[hook.kind]
+            ]
+            click.echo(f"{row['plugin']}\t{'; '.join(parts)}")
+        for error in catalog.errors:
+            click.echo(f"FAILED\t{error}")
     if catalog.errors:
         sys.exit(1)
 
