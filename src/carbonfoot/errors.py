@@ -11,6 +11,9 @@ Bad rows inside a batch are not exceptions: they come back as data, with a statu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 __all__ = [
     "BaselineError",
     "CarbonfootError",
@@ -26,15 +29,42 @@ __all__ = [
     "UnknownFactorSetError",
     "UnknownModeError",
     "UnknownPolicyError",
+    "unknown_message",
 ]
 
 
 class CarbonfootError(Exception):
-    """Base class of every error carbonfoot raises on purpose."""
+    """Base class of every error carbonfoot raises on purpose.
+
+    Errors cross process boundaries (Dask workers, a service's worker processes), so each
+    pickles with its fields (``status``, ``plugin``, ``conflicts``...): :meth:`__reduce__`
+    rebuilds it from its message and its attributes, without calling ``__init__``, whose
+    keyword-only fields a plain exception pickle would lose.
+    """
 
     def __str__(self) -> str:
         # KeyError would otherwise print the repr of its argument, quotes and all.
         return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(
+    kind: type[CarbonfootError], args: tuple[Any, ...], fields: dict[str, Any]
+) -> CarbonfootError:
+    """An error of ``kind`` with these ``args`` and fields (the inverse of ``__reduce__``)."""
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(fields)
+    return error
+
+
+def unknown_message(
+    kind: str, name: str, known: Iterable[str], *, known_as: str = "installed"
+) -> str:
+    """The one shape of "no such thing" messages: ``unknown mode 'x'; installed: a, b``."""
+    return f"unknown {kind} {name!r}; {known_as}: {', '.join(known) or 'none'}"
 
 
 class FactorError(CarbonfootError, ValueError):

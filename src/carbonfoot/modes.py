@@ -25,7 +25,7 @@ import pyarrow as pa
 from attrs import field, frozen, validators
 
 from carbonfoot._kernels.lookup import TextLookup
-from carbonfoot.errors import UnknownModeError
+from carbonfoot.errors import UnknownModeError, unknown_message
 
 __all__ = ["UNKNOWN_MODE", "Mode", "ModeTable", "SpeedRange", "normalise_label"]
 
@@ -149,7 +149,7 @@ class ModeTable:
         code = self.code_of(label)
         if code == UNKNOWN_MODE:
             raise UnknownModeError(
-                f"unknown mode {label!r}; installed modes: {', '.join(self.ids)}"
+                unknown_message("mode", label, self.ids, known_as="installed modes")
             )
         return self.modes[code]
 

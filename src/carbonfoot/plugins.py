@@ -32,7 +32,12 @@ from attrs import frozen
 from carbonfoot import hookspecs
 from carbonfoot.baselines import BaselineSpec
 from carbonfoot.distances import DistanceProvider
-from carbonfoot.errors import PluginError, UnknownFactorSetError, UnknownPolicyError
+from carbonfoot.errors import (
+    PluginError,
+    UnknownFactorSetError,
+    UnknownPolicyError,
+    unknown_message,
+)
 from carbonfoot.factors import FactorSet, load_factor_set
 from carbonfoot.modes import UNKNOWN_MODE, Mode, ModeTable
 from carbonfoot.policies import PolicySpec
@@ -407,7 +412,7 @@ class Catalog:
         entry = self.factor_sets.get(name)
         if entry is None:
             raise UnknownFactorSetError(
-                f"unknown factor set {name!r}; installed: {', '.join(sorted(self.factor_sets)) or 'none'}"
+                unknown_message("factor set", name, sorted(self.factor_sets))
             )
         return entry.path
 
@@ -416,7 +421,7 @@ class Catalog:
         spec = self.policies.get(policy_id)
         if spec is None:
             raise UnknownPolicyError(
-                f"unknown credit policy {policy_id!r}; installed: {', '.join(sorted(self.policies)) or 'none'}"
+                unknown_message("credit policy", policy_id, sorted(self.policies))
             )
         return spec
 
