@@ -35,7 +35,7 @@ bench: $(STAMP)  ## every benchmark; results in benchmarks/results.json
 
 stress: $(STAMP)  ## long property runs, and 200 crash-and-replay seeds of the ledger
 	$(BIN)/python -m pytest tests -m "not slow" --hypothesis-profile=stress
-	$(BIN)/python tests/ledger/crash_replay.py --seeds 200 --trips 100000
+	$(BIN)/python tests/ledger/scripts/crash_replay.py --seeds 200 --trips 100000
 
 clean:
 	rm -rf $(VENV) dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

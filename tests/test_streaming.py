@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbonfoot import Catalog, Engine
-from carbonfoot.intake.ids import string_hash
 from carbonfoot.io import read_trip_file, write_result_file
 from carbonfoot.streaming import stream_calc
 from carbonfoot.synthetic import generate_trips
@@ -75,16 +74,6 @@ def test_streaming_equals_one_pass(
     assert summary.savings_g == pytest.approx(one.summary.savings_g, rel=1e-12)
 
 
-def test_the_string_hash_spreads_ids_and_ignores_padding() -> None:
-    import pyarrow as pa
-
-    hashes = string_hash(pa.array([f"t{i}" for i in range(10_000)] + ["t1 ", " t1", None, ""]))
-    assert len(set(hashes[:10_000].tolist())) == 10_000
-    assert hashes[10_000] == hashes[10_001] == hashes[1]
-    buckets = (hashes[:10_000] % 8).tolist()
-    assert min(buckets.count(b) for b in range(8)) > 1000  # roughly even
-
-
 MEASURE = """
 import json, resource, sys
 from carbonfoot import Engine
@@ -112,31 +101,3 @@ def test_memory_stays_bounded_as_the_file_grows(tmp_path: Path) -> None:
         peaks.append(json.loads(done.stdout.strip().splitlines()[-1]))
     small, large = peaks
     assert large < 1.6 * small, f"peak RSS {small} kB for 60k rows, {large} kB for 240k rows"
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    ids=st.lists(
-        st.one_of(st.none(), st.sampled_from(["", "a", "b", "c" * 12, "d" * 70])), max_size=40
-    ),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_repeated_trip_ids_match_one_pass_in_row_order(ids: list[str | None], seed: int) -> None:
-    """Rows may come in any order (a Dask partition after a shuffle); the earliest row wins."""
-    import numpy as np
-    import pyarrow as pa
-
-    from carbonfoot.intake.ids import repeated_trip_ids
-
-    numbers = np.random.default_rng(seed).permutation(len(ids)).astype(np.int64) * 3 + 5
-    by_row = sorted(zip(numbers.tolist(), ids, strict=True))
-    seen: dict[str, int] = {}
-    expected = set()
-    for row, value in by_row:
-        if value:  # empty and null ids repeat nothing
-            first = seen.setdefault(value, row)
-            if first != row:
-                expected.add((row, first))
-    rows, firsts = repeated_trip_ids(pa.array(ids, type=pa.string()), numbers)
-    assert set(zip(rows.tolist(), firsts.tolist(), strict=True)) == expected
-    assert len(rows) == len(expected)

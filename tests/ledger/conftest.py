@@ -8,11 +8,18 @@ server answers the tests are skipped with the reason, unless ``CARBONFOOT_REQUIR
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# The scripts the tests drive as separate processes (a crashing writer, concurrent writers)
+# are importable by name, as they are when run directly.
+SCRIPTS = Path(__file__).with_name("scripts")
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
 
 POSTGRES_URL = (
     os.environ.get("CARBONFOOT_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,7 @@ from ledger_worker import DAILY_CAP, batch, ledger_engine
 
 from carbonfoot.ledger import Ledger
 
-WORKER = Path(__file__).with_name("ledger_worker.py")
+WORKER = Path(__file__).parent / "scripts" / "ledger_worker.py"
 TRIPS = 4_000
 TRIP_SEED = 3
 PROCESSES = 4

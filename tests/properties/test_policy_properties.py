@@ -7,11 +7,11 @@ from decimal import ROUND_DOWN, Decimal
 import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from tests.test_policies import naive_cap
 
 from carbonfoot import PolicyBatch
 from carbonfoot.money import divide_floor
 from carbonfoot.policies import apply_daily_cap
+from tests.policies.test_caps import naive_cap
 
 
 def cap_batch(

@@ -14,7 +14,7 @@ from carbonfoot.factors import Factor, load_factor_set
 from carbonfoot.plugins import Catalog
 from carbonfoot.units import parse_any_quantity
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 VALID = """
 schema = 1

@@ -3,7 +3,7 @@
 The suite runs a bounded sample of seeds (tests/ledger/test_crash.py); `make stress` runs
 many more::
 
-    python tests/ledger/crash_replay.py --seeds 200 --trips 100000
+    python tests/ledger/scripts/crash_replay.py --seeds 200 --trips 100000
 """
 
 from __future__ import annotations
