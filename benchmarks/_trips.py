@@ -1,7 +1,7 @@
 """Synthetic trips for the batch benchmarks, as in-memory arrays, generated vectorized.
 
 The shape (not a measurement): every installed mode (18, under 21 labels, Chinese and
-English, the shares of :data:`carbonfoot.synthetic.MODE_SHAPES` plus diesel and hybrid
+English, the shares of :data:`carbonfoot.demo.synthetic.MODE_SHAPES` plus diesel and hybrid
 cars), 1 million users for 10 million trips (10 a user on average), one local day in
 Asia/Shanghai (2024-05-01) with morning and evening peaks over a daytime background.
 A user's trips follow one another: a trip starts no earlier than the user's previous trip
@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from attrs import frozen
 
 from carbonfoot import Engine, PolicyBatch
+from carbonfoot.demo.synthetic import MODE_SHAPES
 from carbonfoot.money import whole_milligrams
-from carbonfoot.synthetic import MODE_SHAPES
 from carbonfoot.times import local_days
 
 #: (label, share, median km): the synthetic mix, with the two car kinds it lacks.

@@ -27,8 +27,8 @@ pyarrow.parquet.write_table(table, sys.argv[2])
 def trips_file(trips: int) -> Path:
     path = DATA / f"trips-{trips}.csv"
     if not path.exists():
+        from carbonfoot.demo.synthetic import generate_trips
         from carbonfoot.io import write_result_file
-        from carbonfoot.synthetic import generate_trips
 
         DATA.mkdir(parents=True, exist_ok=True)
         write_result_file(generate_trips(trips, users=max(1, trips // 3), days=1, seed=7), path)

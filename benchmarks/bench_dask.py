@@ -1,6 +1,6 @@
 """`carbonfoot calc` of a Parquet file on Dask (1 and 2 local workers) against one process.
 
-Input: synthetic trips (``carbonfoot.synthetic``, seed 7, a user for every 3 trips, one
+Input: synthetic trips (``carbonfoot.demo.synthetic``, seed 7, a user for every 3 trips, one
 day), written as Parquet in row groups of ``--partition-rows`` (a Dask partition is a
 row group). Policy: 10 g per credit, at most 200 credits a user a day.
 
@@ -42,7 +42,7 @@ def trips_file(trips: int, partition_rows: int) -> Path:
     if not path.exists():
         import pyarrow.parquet as pq
 
-        from carbonfoot.synthetic import generate_trips
+        from carbonfoot.demo.synthetic import generate_trips
 
         DATA.mkdir(parents=True, exist_ok=True)
         table = generate_trips(trips, users=max(1, trips // 3), days=1, seed=7)

@@ -30,10 +30,10 @@ import pyarrow as pa
 
 from _common import median, record, rotated
 from carbonfoot import Engine
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.ledger import Ledger
-from carbonfoot.ledger.ledger import ENTRY_COLUMNS
+from carbonfoot.ledger.entries import ENTRY_COLUMNS
 from carbonfoot.ledger.store import _TABLES, SQLITE_CACHE_KIB
-from carbonfoot.synthetic import generate_trips
 
 
 def fresh(directory: Path, name: str) -> Path:

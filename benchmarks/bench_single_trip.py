@@ -27,7 +27,7 @@ import numpy as np
 from _common import record
 from _trips import GRAMS_PER_CREDIT, LABELS, engine_with_cap, generate
 from carbonfoot import Engine
-from carbonfoot.factors import today
+from carbonfoot.times import today
 
 SEED = 17
 CAP = 500  # credits a day; a single trip is capped at it (as its user's only trip)

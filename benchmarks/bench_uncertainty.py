@@ -22,8 +22,8 @@ import numpy as np
 
 from _common import record
 from carbonfoot import Engine
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.research import BatchEvaluator, run_monte_carlo
-from carbonfoot.synthetic import generate_trips
 
 
 def share_over_cap(evaluator: BatchEvaluator, cap: int) -> float:

@@ -9,8 +9,8 @@ import pytest
 
 from carbonfoot import Engine, InputError
 from carbonfoot.calc import calc_file
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.io import write_result_file
-from carbonfoot.synthetic import generate_trips
 
 
 @pytest.fixture(scope="module")

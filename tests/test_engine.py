@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from carbonfoot import Engine, InputError, UnknownModeError
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.plugins import Catalog
-from carbonfoot.synthetic import generate_trips
 
 Trips = Callable[..., dict[str, list[Any]]]
 

@@ -116,3 +116,16 @@ def test_the_built_in_plugins_import_only_public_modules() -> None:
         )
     ]
     assert offenders == []
+
+
+def test_architecture_names_every_top_level_module_and_package() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    package = SRC / "carbonfoot"
+    names = [
+        f"{path.name}/" if path.is_dir() else path.name
+        for path in package.iterdir()
+        if (path.suffix == ".py" or (path.is_dir() and (path / "__init__.py").exists()))
+        and path.name != "__pycache__"
+    ]
+    missing = [name for name in names if f"`{name}`" not in text and f"`{name}," not in text]
+    assert missing == []

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbonfoot import Catalog, Engine
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.io import read_trip_file, write_result_file
 from carbonfoot.streaming import stream_calc
-from carbonfoot.synthetic import generate_trips
 
 
 def read(path: Path) -> list[dict[str, object]]:

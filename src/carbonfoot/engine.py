@@ -461,7 +461,7 @@ class Engine:
         if code < 0:
             self.modes.get(str(mode))  # raises UnknownModeError listing the modes
         km = trip_distance_km(distance, unit)
-        cell_d, cell_k = self._cell_of(on, district)
+        cell_d, cell_k = self.cell_of(on, district)
         factors, baselines, savings = self._cells
         factor = factors[code][cell_d][cell_k]
         if math.isnan(factor):
@@ -492,7 +492,9 @@ class Engine:
             policy=info.policy,
         )
 
-    def _cell_of(self, on: dt.date | None, district: str) -> tuple[int, int]:
+    def cell_of(self, on: dt.date | None, district: str) -> tuple[int, int]:
+        """The (district, interval) cell of the factor tables for a trip on the local date
+        ``on`` (default: today) in ``district`` (an unknown district: the general value)."""
         if self.single_cell:
             return 0, 0
         day = today() if on is None else day_number(on)

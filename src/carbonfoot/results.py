@@ -11,7 +11,8 @@ and the table's schema metadata records the same as JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from attrs import asdict, field, frozen
+from attrs import asdict, evolve, field, frozen
 
 from carbonfoot.factors.model import freeze as _freeze
 from carbonfoot.money import money_column, to_value
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from carbonfoot.intake import TripColumns
     from carbonfoot.modes import ModeTable
 
-__all__ = ["ModeSummary", "Results", "RunInfo", "Summary", "build_results"]
+__all__ = ["ModeSummary", "Results", "RunInfo", "Summary", "build_results", "merge_summaries"]
 
 OUTPUT_COLUMNS = (
     "trip_id",
@@ -303,5 +304,45 @@ def summarise(
         computed=int(np.count_nonzero(ok)),
         savings_g=float(np.sum(np.where(ok, savings_g, 0.0))),
         credits=info.credit_value(sum(award_sums)),
+        credit_unit=info.credit_unit,
+    )
+
+
+def merge_summaries(
+    summaries: Sequence[Summary], mode_ids: Sequence[str], info: RunInfo
+) -> Summary:
+    """One summary from the summaries of disjoint parts of a batch (modes in ``mode_ids``
+    order). Counts and credits add exactly; float totals with ``math.fsum``, so the merged
+    savings may differ from one pass's in the last digit."""
+    by_mode: dict[str, ModeSummary] = {}
+    counts: dict[str, int] = {}
+    for summary in summaries:
+        for row in summary.by_mode:
+            previous = by_mode.get(row.mode)
+            by_mode[row.mode] = (
+                row
+                if previous is None
+                else evolve(
+                    previous,
+                    trips=previous.trips + row.trips,
+                    computed=previous.computed + row.computed,
+                    distance_km=previous.distance_km + row.distance_km,
+                    emissions_g=previous.emissions_g + row.emissions_g,
+                    baseline_g=previous.baseline_g + row.baseline_g,
+                    savings_g=previous.savings_g + row.savings_g,
+                    credits=previous.credits + row.credits,
+                )
+            )
+        for status, count in summary.status_counts.items():
+            counts[status] = counts.get(status, 0) + count
+    order = {mode: index for index, mode in enumerate(mode_ids)}
+    rows = tuple(sorted(by_mode.values(), key=lambda row: order.get(row.mode, len(order))))
+    return Summary(
+        by_mode=rows,
+        status_counts={status: counts[status] for status in STATUSES if status in counts},
+        trips=sum(s.trips for s in summaries),
+        computed=sum(s.computed for s in summaries),
+        savings_g=math.fsum(s.savings_g for s in summaries),
+        credits=sum((s.credits for s in summaries), start=info.credit_value(0)),
         credit_unit=info.credit_unit,
     )

@@ -26,7 +26,6 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from attrs import evolve
 
 from carbonfoot._kernels.strings import trim_whitespace
 from carbonfoot.engine import Engine
@@ -34,10 +33,10 @@ from carbonfoot.errors import InputError
 from carbonfoot.intake.columns import ROW_NUMBER_COLUMN, find_column
 from carbonfoot.intake.ids import repeated_trip_ids, string_hash
 from carbonfoot.io import ResultWriter, file_format, iter_trip_batches
-from carbonfoot.results import ModeSummary, Summary
-from carbonfoot.statuses import STATUSES, is_computed_column
+from carbonfoot.results import Summary, merge_summaries
+from carbonfoot.statuses import is_computed_column
 
-__all__ = ["merge_summaries", "stream_calc"]
+__all__ = ["stream_calc"]
 
 ROW = ROW_NUMBER_COLUMN
 
@@ -96,7 +95,7 @@ class _Streamer:
         self.merge("result", buckets, rows, output, schema)
         if rejects is not None:
             self.merge("rejects", buckets, rows, rejects, None)
-        return merge_summaries(summaries, self.engine)
+        return merge_summaries(summaries, self.engine.modes.ids, self.engine.run_info)
 
     # -- pass 1: spill rows to buckets by user, and (trip id, row) by trip id ---------------
 
@@ -315,39 +314,3 @@ def _estimated_rows(source: Path, first: pa.RecordBatch) -> int:
     sample = max(1, int(first.num_rows))
     bytes_per_row = max(1.0, float(first.nbytes) / sample)
     return int(source.stat().st_size / bytes_per_row) + sample
-
-
-def merge_summaries(summaries: list[Summary], engine: Engine) -> Summary:
-    """One summary from the summaries of disjoint parts of a batch."""
-    by_mode: dict[str, ModeSummary] = {}
-    counts: dict[str, int] = {}
-    for summary in summaries:
-        for row in summary.by_mode:
-            previous = by_mode.get(row.mode)
-            by_mode[row.mode] = (
-                row
-                if previous is None
-                else evolve(
-                    previous,
-                    trips=previous.trips + row.trips,
-                    computed=previous.computed + row.computed,
-                    distance_km=previous.distance_km + row.distance_km,
-                    emissions_g=previous.emissions_g + row.emissions_g,
-                    baseline_g=previous.baseline_g + row.baseline_g,
-                    savings_g=previous.savings_g + row.savings_g,
-                    credits=previous.credits + row.credits,
-                )
-            )
-        for status, count in summary.status_counts.items():
-            counts[status] = counts.get(status, 0) + count
-    order = {mode: index for index, mode in enumerate(engine.modes.ids)}
-    rows = tuple(sorted(by_mode.values(), key=lambda row: order.get(row.mode, len(order))))
-    return Summary(
-        by_mode=rows,
-        status_counts={status: counts[status] for status in STATUSES if status in counts},
-        trips=sum(s.trips for s in summaries),
-        computed=sum(s.computed for s in summaries),
-        savings_g=math.fsum(s.savings_g for s in summaries),
-        credits=sum((s.credits for s in summaries), start=engine.run_info.credit_value(0)),
-        credit_unit=engine.policy.unit,
-    )

@@ -12,7 +12,7 @@ import pytest
 from carbonfoot import Engine
 from carbonfoot._kernels import threads
 from carbonfoot._kernels.threads import Deferred
-from carbonfoot.synthetic import generate_trips
+from carbonfoot.demo.synthetic import generate_trips
 
 
 def _deferred_in_child() -> int:

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from carbonfoot import Catalog, Engine
 from carbonfoot.cli import main
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.io import read_trip_file, write_result_file
-from carbonfoot.synthetic import generate_trips
 
 HAS_DASK = all(importlib.util.find_spec(name) for name in ("dask", "distributed", "pandas"))
 needs_dask = pytest.mark.skipif(not HAS_DASK, reason="carbonfoot[dask] is not installed")

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from carbonfoot.cli import main
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.io import write_result_file
-from carbonfoot.synthetic import generate_trips
 
 CARBONFOOT = shutil.which("carbonfoot") or str(Path(sys.executable).with_name("carbonfoot"))
 HEADER = "trip_id,user_id,mode,distance,started_at\n"

@@ -8,8 +8,8 @@ import pyarrow.csv as pa_csv
 from click.testing import CliRunner
 
 from carbonfoot.cli import main
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.io import write_result_file
-from carbonfoot.synthetic import generate_trips
 
 GTFS = Path(__file__).resolve().parents[1] / "data" / "gtfs-mini"
 

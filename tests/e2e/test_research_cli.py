@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from carbonfoot.cli import main
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.io import write_result_file
-from carbonfoot.synthetic import generate_trips
 
 
 @pytest.fixture(scope="module")

@@ -299,7 +299,7 @@ def test_the_default_database_is_a_file_here(tmp_path, monkeypatch: pytest.Monke
 def test_the_same_work_exports_identically_on_sqlite_and_postgresql(
     postgres_location: str, tmp_path: Path, catalog: Catalog
 ) -> None:
-    from carbonfoot.synthetic import generate_trips
+    from carbonfoot.demo.synthetic import generate_trips
 
     trips = generate_trips(3_000, users=300, seed=21, as_text=False)
     exports = []

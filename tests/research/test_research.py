@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from carbonfoot import Catalog, Engine
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.factors import load_factor_set
 from carbonfoot.research import BatchEvaluator, compare, run_monte_carlo, run_sensitivity
 from carbonfoot.research.charts import comparison_chart, tornado_chart
-from carbonfoot.synthetic import generate_trips
 
 TRIPS = generate_trips(3000, users=500, seed=11)
 

@@ -10,7 +10,7 @@ the library module it drives:
 * :mod:`~carbonfoot.cli.catalog`: ``modes``, ``factors``, ``policies``, ``baselines``,
   ``plugins`` (:mod:`carbonfoot.plugins`);
 * :mod:`~carbonfoot.cli.research`: ``explain``, ``uncertainty``, ``sensitivity``,
-  ``compare`` (:mod:`carbonfoot.explain`, :mod:`carbonfoot.research`);
+  ``compare`` (:mod:`carbonfoot.research.explain`, :mod:`carbonfoot.research`);
 * :mod:`~carbonfoot.cli.ledger`: ``ledger ...`` (:mod:`carbonfoot.ledger`).
 
 The engine options they share are in :mod:`~carbonfoot.cli.options`, what they print in

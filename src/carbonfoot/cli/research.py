@@ -1,6 +1,6 @@
 """For researchers and auditors: ``explain``, ``uncertainty``, ``sensitivity``, ``compare``.
 
-Each builds its engine from the shared options, calls :mod:`carbonfoot.explain` or
+Each builds its engine from the shared options, calls :mod:`carbonfoot.research.explain` or
 :mod:`carbonfoot.research` once, and prints the report (:mod:`carbonfoot.cli.render`).
 """
 
@@ -39,7 +39,7 @@ _DISTANCE_UNIT = click.option(
 @engine_options
 def explain(mode: str, distance: str, request: EngineRequest) -> None:
     """Show every step of one trip's calculation, with units and each factor's source."""
-    from carbonfoot.explain import explain_trip
+    from carbonfoot.research.explain import explain_trip
 
     engine, config = build_engine(request)
     click.echo(explain_trip(engine, mode, distance, distance_unit_of(None, config)))

@@ -1,6 +1,7 @@
-"""Research tools: Monte Carlo uncertainty, one-at-a-time sensitivity, comparisons.
+"""Research tools: explain one trip, Monte Carlo uncertainty, one-at-a-time sensitivity,
+comparisons.
 
-All of them prepare a batch once (checks, statuses, each trip's factor cell) and then
+:func:`explain_trip` shows every step of one trip with each factor's source. The others prepare a batch once (checks, statuses, each trip's factor cell) and then
 evaluate totals by mode many times with other factor values, vectorized over trips and
 draws. Savings totals are exact sums of per-trip savings; credits go through the
 policy's own arithmetic, caps included.
@@ -8,6 +9,7 @@ policy's own arithmetic, caps included.
 
 from carbonfoot.research.compare import Comparison, compare
 from carbonfoot.research.evaluate import BatchEvaluator, Totals
+from carbonfoot.research.explain import explain_trip
 from carbonfoot.research.montecarlo import UncertaintyReport, run_monte_carlo, sample_factor
 from carbonfoot.research.sensitivity import SensitivityReport, run_sensitivity
 
@@ -18,6 +20,7 @@ __all__ = [
     "Totals",
     "UncertaintyReport",
     "compare",
+    "explain_trip",
     "run_monte_carlo",
     "run_sensitivity",
     "sample_factor",

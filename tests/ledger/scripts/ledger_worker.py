@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from carbonfoot import Engine, InsufficientBalanceError
+from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.ledger import Ledger
-from carbonfoot.synthetic import generate_trips
 
 DAILY_CAP = "300"
 

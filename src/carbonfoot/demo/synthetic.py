@@ -4,7 +4,7 @@ Nothing here is a measurement: mode shares, distances and times only give test d
 shape of a city's trip log (many users, several trips a day, morning and evening peaks,
 Chinese and English mode labels, a few malformed rows). Same seed, same trips.
 
-``python -m carbonfoot.synthetic OUTPUT.csv --trips N --users U --seed S`` writes a file.
+``python -m carbonfoot.demo.synthetic OUTPUT.csv --trips N --users U --seed S`` writes a file.
 """
 
 from __future__ import annotations

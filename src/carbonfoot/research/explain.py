@@ -35,7 +35,7 @@ def explain_trip(
     day = today() if on is None else day_number(on)
     date_text = date_of(day).isoformat()
     code = engine.modes.code_of(mode_value.id)
-    cell_d, cell_k = engine._cell_of(on, district)
+    cell_d, cell_k = engine.cell_of(on, district)
     lines = [
         f"Trip: {distance}{'' if isinstance(distance, str) else ' ' + unit} by {mode_value.id} ({mode_value.label}),"
         f" on {date_text}{' in ' + district if district else ''}",
