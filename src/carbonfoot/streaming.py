@@ -27,11 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from carbonfoot._kernels.strings import trim_whitespace
+from carbonfoot._kernels.arrays import one_array
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake.columns import ROW_NUMBER_COLUMN, find_column
-from carbonfoot.intake.ids import repeated_trip_ids, string_hash
+from carbonfoot.intake.ids import ids_as_text, repeated_trip_ids, string_hash
 from carbonfoot.io import ResultWriter, file_format, iter_trip_batches
 from carbonfoot.results import Summary, merge_summaries
 from carbonfoot.statuses import is_computed_column
@@ -116,17 +116,21 @@ class _Streamer:
         id_writers = [
             pa.ipc.new_file(self.scratch / f"ids-{b}.arrow", id_schema) for b in range(buckets)
         ]
+        fold = self.engine.fold_id_case
         rows = 0
         try:
             for batch in _chain(first, batches):
                 numbers = pa.array(np.arange(rows, rows + batch.num_rows, dtype=np.int64))
                 with_row = pa.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
-                self._scatter(with_row, users, buckets, user_writers)
+                self._scatter(with_row, users, buckets, user_writers, fold)
                 ids = pa.RecordBatch.from_arrays(
-                    [trim_whitespace(batch.column(trips).cast(pa.string())), numbers],
+                    [
+                        ids_as_text(one_array(batch.column(trips)), fold_case=fold),
+                        numbers,
+                    ],
                     schema=id_schema,
                 )
-                self._scatter(ids, "trip_id", buckets, id_writers)
+                self._scatter(ids, "trip_id", buckets, id_writers, fold)
                 rows += batch.num_rows
                 self.progress("read", rows, estimate)
         finally:
@@ -135,11 +139,15 @@ class _Streamer:
         return rows, buckets
 
     @staticmethod
-    def _scatter(batch: pa.RecordBatch, key: str | None, buckets: int, writers: list[Any]) -> None:
+    def _scatter(
+        batch: pa.RecordBatch, key: str | None, buckets: int, writers: list[Any], fold: bool
+    ) -> None:
         if buckets == 1 or key is None:
             writers[0].write_batch(batch)
             return
-        target = (string_hash(batch.column(key)) % np.uint64(buckets)).astype(np.int64)
+        target = (string_hash(batch.column(key), fold_case=fold) % np.uint64(buckets)).astype(
+            np.int64
+        )
         order = np.argsort(target, kind="stable")
         bounds = np.searchsorted(target[order], np.arange(buckets + 1))
         ordered = batch.take(pa.array(order))

@@ -103,14 +103,14 @@ def expected_verdicts(batch: dict[str, Any], limits: list[Limits]) -> list[int]:
     for i in rows:
         if totals[(users[i], day[i], codes[i])] > limits[codes[i]].max_daily_km:
             flag(i, "suspect_daily_distance")
-    if window > 0:
-        by_group: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for i in sorted(rows, key=lambda i: (start[i], i)):
-            by_group[(users[i], codes[i])].append(i)
-        for members in by_group.values():
-            for before, after in itertools.pairwise(members):
-                if start[after] - start[before] <= window * 1e6:
-                    flag(after, "suspect_duplicate")
+    # At a window of 0 too: the same user and mode starting at the same instant.
+    by_group: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i in sorted(rows, key=lambda i: (start[i], i)):
+        by_group[(users[i], codes[i])].append(i)
+    for members in by_group.values():
+        for before, after in itertools.pairwise(members):
+            if start[after] - start[before] <= window * 1e6:
+                flag(after, "suspect_duplicate")
     by_user: dict[int, list[int]] = defaultdict(list)
     for i in sorted(rows, key=lambda i: (start[i], i)):
         by_user[users[i]].append(i)

@@ -23,7 +23,9 @@ __all__ = [
     "as_text",
     "blank",
     "decimal_numbers",
+    "decode_utf8",
     "empty_or_null",
+    "has_non_ascii",
     "layout",
     "trim_whitespace",
 ]
@@ -109,16 +111,14 @@ def empty_or_null(values: pa.Array) -> npt.NDArray[np.bool_]:
 
 
 def as_text(values: pa.Array) -> pa.Array:
-    """A column as text: strings stay, numbers and other scalars become their text form."""
+    """A column as text: strings stay, numbers and other scalars become their text form;
+    bytes that are not valid UTF-8 become null (:func:`decode_utf8` says which)."""
     if pa.types.is_string(values.type):
         return values
     if pa.types.is_large_string(values.type) or pa.types.is_dictionary(values.type):
         return values.cast(pa.string())
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        try:
-            return values.cast(pa.string())  # validates UTF-8
-        except pa.ArrowInvalid:
-            pass
+        return decode_utf8(values)[0]
     if pa.types.is_null(values.type):
         return pa.nulls(len(values), type=pa.string())
     try:
@@ -128,6 +128,44 @@ def as_text(values: pa.Array) -> pa.Array:
             [None if value is None else str(value) for value in values.to_pylist()],
             type=pa.string(),
         )
+
+
+def decode_utf8(values: pa.Array) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
+    """A binary column as text, and the rows whose bytes are not valid UTF-8 (null in the
+    text, never their ``b'...'`` representation). Other columns: :func:`as_text`, none
+    invalid.
+
+    A column that is all valid UTF-8 (the usual case) is one validating cast; otherwise
+    the distinct values are decoded one by one, never the rows.
+    """
+    size = len(values)
+    if not (pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type)):
+        return as_text(values), np.zeros(size, dtype=np.bool_)
+    try:
+        return values.cast(pa.string()), np.zeros(size, dtype=np.bool_)
+    except pa.ArrowInvalid:
+        pass
+    encoded = values.dictionary_encode()
+    decoded = []
+    for raw in encoded.dictionary.to_pylist():
+        try:
+            decoded.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            decoded.append(None)
+    dictionary = pa.array([*decoded, None], type=pa.string())
+    indices = encoded.indices.fill_null(len(decoded)).to_numpy(zero_copy_only=False)
+    text = dictionary.take(pa.array(indices))
+    invalid = ~null_mask(values) & null_mask(text)
+    return text, np.asarray(invalid, dtype=np.bool_)
+
+
+def has_non_ascii(values: pa.Array) -> bool:
+    """Whether any value of a (large_)string array holds a byte outside ASCII."""
+    if len(values) == 0:
+        return False
+    starts, lengths, data = layout(values)
+    used = data[int(starts[0]) : int(starts[-1] + lengths[-1])]
+    return bool(used.size and used.max() > _DELETE)
 
 
 def blank(values: pa.Array) -> npt.NDArray[np.bool_]:

@@ -30,18 +30,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import dask
 import dask.dataframe as dd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from attrs import frozen
 from dask.delayed import Delayed, delayed
 
+import dask
 from carbonfoot._kernels.arrays import one_array
-from carbonfoot._kernels.strings import as_text
 from carbonfoot.dask.columns import FIRST, PART, ROW, TRIP, TRIP_KEY, USER
 from carbonfoot.dask.frames import frame_of, public_frame, result_frame
 from carbonfoot.dask.summary import exact_summary
@@ -49,7 +47,7 @@ from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake import to_arrow_table
 from carbonfoot.intake.columns import RESERVED_PREFIX, find_column
-from carbonfoot.intake.ids import repeated_trip_ids, string_hash
+from carbonfoot.intake.ids import ids_as_text, repeated_trip_ids, string_hash
 from carbonfoot.results import RunInfo
 from carbonfoot.statuses import is_computed
 
@@ -112,8 +110,9 @@ def compute(
     buckets = max(1, buckets if buckets is not None else partitions)
     with dask.config.set({"dataframe.convert-string": False}):
         numbered = _numbered(trips)
-        duplicates = _repeated_ids(numbered, find_column(columns, "trip_id"), buckets)
-        by_user = _by_user(numbered, find_column(columns, "user_id"), buckets)
+        fold = engine.fold_id_case
+        duplicates = _repeated_ids(numbered, find_column(columns, "trip_id"), buckets, fold)
+        by_user = _by_user(numbered, find_column(columns, "user_id"), buckets, fold)
         shipped = delayed(engine, name=f"carbonfoot-engine-{uuid.uuid4().hex}")
         tasks = [
             delayed(_compute_bucket, nout=2)(bucket, shipped, duplicates, distance_unit, columns)
@@ -178,7 +177,9 @@ def _number_rows(
 # into both branches, so a shared step that hashed both would run twice.
 
 
-def _repeated_ids(numbered: dd.DataFrame, trip_column: str, buckets: int) -> Delayed:
+def _repeated_ids(
+    numbered: dd.DataFrame, trip_column: str, buckets: int, fold_case: bool
+) -> Delayed:
     """A Delayed pair: sorted rows whose id appeared earlier, and the row it first did."""
     ids_meta = pd.DataFrame(
         {
@@ -187,19 +188,20 @@ def _repeated_ids(numbered: dd.DataFrame, trip_column: str, buckets: int) -> Del
             ROW: pd.Series(dtype=np.int64),
         }
     )
-    ids = numbered.map_partitions(_trip_ids, trip_column, meta=ids_meta)
+    ids = numbered.map_partitions(_trip_ids, trip_column, fold_case, meta=ids_meta)
     by_id = ids.shuffle(on=TRIP_KEY, npartitions=buckets, ignore_index=True, shuffle_method=SHUFFLE)
     pairs_meta = pd.DataFrame({ROW: pd.Series(dtype=np.int64), FIRST: pd.Series(dtype=np.int64)})
     pairs = by_id.map_partitions(_repeated, meta=pairs_meta)
     return delayed(_sorted_pairs)(pairs.to_delayed())
 
 
-def _trip_ids(part: pd.DataFrame, trip_column: str) -> pd.DataFrame:
-    """Trimmed trip ids as text (as the engine reads them), their hash, and row numbers."""
-    ids = pc.utf8_trim_whitespace(as_text(_arrow_column(part, trip_column)))
+def _trip_ids(part: pd.DataFrame, trip_column: str, fold_case: bool) -> pd.DataFrame:
+    """Trip ids in their canonical form (as the engine reads them), their hash, and row
+    numbers."""
+    ids = ids_as_text(_arrow_column(part, trip_column), fold_case=fold_case)
     return pd.DataFrame(
         {
-            TRIP_KEY: string_hash(ids).view(np.int64),
+            TRIP_KEY: string_hash(ids, fold_case=fold_case).view(np.int64),
             TRIP: pd.arrays.ArrowExtensionArray(ids),
             ROW: part[ROW].to_numpy(dtype=np.int64),
         }
@@ -223,17 +225,19 @@ def _sorted_pairs(parts: Sequence[pd.DataFrame]) -> Duplicates:
 # -- 3. by user ----------------------------------------------------------------------------
 
 
-def _by_user(numbered: dd.DataFrame, user_column: str, buckets: int) -> dd.DataFrame:
-    """The rows shuffled so that all trips of a user (trimmed id) are in one partition."""
+def _by_user(
+    numbered: dd.DataFrame, user_column: str, buckets: int, fold_case: bool
+) -> dd.DataFrame:
+    """The rows shuffled so that all trips of a user (canonical id) are in one partition."""
     keyed = numbered.map_partitions(
-        _with_user_key, user_column, meta=numbered._meta.assign(**{USER: np.int64(0)})
+        _with_user_key, user_column, fold_case, meta=numbered._meta.assign(**{USER: np.int64(0)})
     )
     return keyed.shuffle(on=USER, npartitions=buckets, ignore_index=True, shuffle_method=SHUFFLE)
 
 
-def _with_user_key(part: pd.DataFrame, user_column: str) -> pd.DataFrame:
-    text = pc.utf8_trim_whitespace(as_text(_arrow_column(part, user_column)))
-    return part.assign(**{USER: string_hash(text).view(np.int64)})
+def _with_user_key(part: pd.DataFrame, user_column: str, fold_case: bool) -> pd.DataFrame:
+    text = _arrow_column(part, user_column)
+    return part.assign(**{USER: string_hash(text, fold_case=fold_case).view(np.int64)})
 
 
 def _compute_bucket(

@@ -9,7 +9,7 @@ loops run only over the distinct values of a column (mode labels, unit spellings
 over trips. The steps, each in its own module:
 
 * :mod:`~carbonfoot.intake.columns`: which column is which (names matched once);
-* :mod:`~carbonfoot.intake.ids`: trip and user ids trimmed; repeated trip ids;
+* :mod:`~carbonfoot.intake.ids`: trip and user ids in one canonical form; repeated trip ids;
 * :mod:`~carbonfoot.intake.distance`: kilometres from the distance and its unit, or
   from the distance providers;
 * times, here: ISO 8601 text or timestamps to UTC microseconds (:mod:`carbonfoot.times`);
@@ -38,7 +38,7 @@ from carbonfoot.distances import REPORTED, DistanceProvider
 from carbonfoot.errors import InputError
 from carbonfoot.intake.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, column_key, match_columns
 from carbonfoot.intake.distance import MAX_TRIP_KM, read_distances
-from carbonfoot.intake.ids import KnownDuplicates, duplicate_trip_ids, ids_as_text
+from carbonfoot.intake.ids import KnownDuplicates, canonical_ids, duplicate_trip_ids
 from carbonfoot.intake.rejections import Rejections
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable
 from carbonfoot.times import parse_times
@@ -126,6 +126,7 @@ def read_trips(
     options: Mapping[str, Any] | None = None,
     row_numbers: npt.NDArray[np.int64] | None = None,
     known_duplicates: KnownDuplicates | None = None,
+    fold_id_case: bool = False,
 ) -> TripColumns:
     """Check every column of ``table`` and resolve it to arrays; see the module docstring.
 
@@ -133,6 +134,8 @@ def read_trips(
     ``options`` are the parsed provider options. A part of a larger file passes each row's
     ``row_numbers`` (0-based, in the whole file) and the file's ``known_duplicates``
     (sorted row numbers of repeated trip ids, and the row each first appeared in).
+    Trip and user ids are compared in their canonical form (:mod:`carbonfoot.intake.ids`),
+    case folded too with ``fold_id_case``.
     """
     present = {column_key(name) for name in table.column_names}
     derivable = any(all(name in present for name in provider.columns) for provider in providers)
@@ -147,15 +150,17 @@ def read_trips(
     rejections = Rejections(size, row_numbers)
     # User codes (for the daily cap and the plausibility checks) take a hash of a whole
     # text column; on a large batch that runs on another core while the rest is read here.
-    user_id = ids_as_text(column("user_id"))
+    user_id, bad_user = canonical_ids(column("user_id"), fold_case=fold_id_case)
     user_codes = Deferred(partial(value_codes, user_id), size)
-    trip_id = ids_as_text(column("trip_id"))
+    trip_id, bad_trip = canonical_ids(column("trip_id"), fold_case=fold_id_case)
     mode_label = as_text(column("mode"))
     blank_trip, blank_user = empty_or_null(trip_id), empty_or_null(user_id)
     mode_code = modes.codes(mode_label)
     unknown = np.flatnonzero(mode_code == UNKNOWN_MODE)  # blank labels are among these
     blank_mode = np.zeros(size, dtype=np.bool_)
     blank_mode[unknown] = blank(mode_label.take(pa.array(unknown)))
+    if bad_trip.any():
+        rejections.reject(bad_trip, "missing_trip_id", "trip_id", "is not valid UTF-8 text")
     rejections.reject(blank_trip, "missing_trip_id", "trip_id", "is empty")
     duplicate, first_row = duplicate_trip_ids(trip_id, row_numbers, rejections.ok, known_duplicates)
     rejections.reject_value(
@@ -166,6 +171,8 @@ def read_trips(
         " already appears in row ",
         detail=lambda rows: pa.array(first_row[rows] + 1).cast(pa.string()),
     )
+    if bad_user.any():
+        rejections.reject(bad_user, "missing_user", "user_id", "is not valid UTF-8 text")
     rejections.reject(blank_user, "missing_user", "user_id", "is empty")
     rejections.reject(blank_mode, "unknown_mode", "mode", "is empty")
     rejections.reject_value(

@@ -1,6 +1,11 @@
-"""Trip and user ids: trimmed, checked distinct, and hashed for spreading a file over parts.
+"""Trip and user ids: in one canonical form, checked distinct, hashed for spreading a file.
 
-Ids are trimmed (``"a1"`` and ``"a1 "`` are one trip, and one user, never two). A trip id
+Ids are compared in one canonical form (:func:`canonical_ids`): Unicode NFC, invisible
+format characters removed (zero-width spaces and joiners, byte-order marks, soft hyphens,
+bidirectional marks), then trimmed of whitespace; case is kept unless the run folds it
+(``fold_case``). So ``"a1"``, ``"a1 "``, ``"a\u200b1"`` and the decomposed form of an accented
+id are one trip (and one user), never two, and one ride cannot be credited once per
+spelling. Bytes that are not valid UTF-8 are no id at all: such rows are rejected. A trip id
 may appear once in a batch: a later row with an id seen before is a ``duplicate_trip_id``
 naming the row it first appeared in. A batch that is part of a larger file (a streamed
 bucket, a Dask partition) is told the file's repeats instead, found once over the whole
@@ -10,13 +15,16 @@ file by :func:`repeated_trip_ids`, so that the first occurrence wins wherever it
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from carbonfoot._kernels.arrays import one_array
 from carbonfoot._kernels.hashing import repeats, text_hash
-from carbonfoot._kernels.strings import as_text, empty_or_null, trim_whitespace
+from carbonfoot._kernels.strings import decode_utf8, empty_or_null, has_non_ascii, trim_whitespace
 
 __all__ = [
     "KnownDuplicates",
@@ -29,11 +37,34 @@ __all__ = [
 #: Sorted row numbers (in the whole file) of repeated trip ids, and the row each first
 #: appeared in.
 KnownDuplicates = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+BoolArray = npt.NDArray[np.bool_]
 
 
-def ids_as_text(values: pa.Array) -> pa.Array:
-    """An id column as trimmed text (numbers and other scalars as their text form)."""
-    return trim_whitespace(as_text(values))
+#: Characters removed from ids: Unicode's format characters (category Cf), invisible
+#: when printed.
+INVISIBLE_PATTERN: Final = r"\p{Cf}"
+
+
+def canonical_ids(values: pa.Array, *, fold_case: bool = False) -> tuple[pa.Array, BoolArray]:
+    """An id column in its canonical form (see the module docstring), and the rows whose
+    bytes are not valid UTF-8 (null in the result). Numbers become their text form.
+
+    Columns of ASCII text (the usual case) need only the trimming: NFC and the removal of
+    format characters cannot change them.
+    """
+    text, invalid = decode_utf8(values)
+    if has_non_ascii(text):
+        text = pc.utf8_normalize(text, form="NFC")
+        text = pc.replace_substring_regex(text, pattern=INVISIBLE_PATTERN, replacement="")
+    text = trim_whitespace(text)
+    if fold_case:
+        text = pc.utf8_lower(text)
+    return text, invalid
+
+
+def ids_as_text(values: pa.Array, *, fold_case: bool = False) -> pa.Array:
+    """An id column in its canonical form (invalid UTF-8 as null)."""
+    return canonical_ids(values, fold_case=fold_case)[0]
 
 
 def duplicate_trip_ids(
@@ -66,11 +97,12 @@ def duplicate_trip_ids(
     return np.zeros(size, dtype=np.bool_), row_numbers  # the file's ids were all distinct
 
 
-def string_hash(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.uint64]:
-    """A 64-bit hash of each string, trimmed (null as empty): the same in every chunk."""
-    text = one_array(values)
-    text = text if pa.types.is_string(text.type) else text.cast(pa.string())
-    return text_hash(trim_whitespace(text))
+def string_hash(
+    values: pa.Array | pa.ChunkedArray, *, fold_case: bool = False
+) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each id in its canonical form (null as empty): the same in every
+    chunk and process."""
+    return text_hash(ids_as_text(one_array(values), fold_case=fold_case))
 
 
 def repeated_trip_ids(

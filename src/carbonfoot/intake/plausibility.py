@@ -9,7 +9,8 @@ says why. Checks, in this order (a trip gets the first that applies):
 * ``suspect_daily_distance``: the user's distance by that mode on that local day exceeds
   the mode's maximum daily distance (every such trip of that day is quarantined);
 * ``suspect_duplicate``: the same user and mode started another trip at most
-  ``duplicate_window_s`` seconds before (the same ride reported by two sources);
+  ``duplicate_window_s`` seconds before (the same ride reported by two sources, under
+  another trip id); the default window, 0 s, catches a ride reported at the same instant;
 * ``suspect_overlap``: the trip starts before an earlier trip of the same user has ended.
 
 Limits start from what each mode plugin declares and are overridden by configuration
@@ -162,18 +163,18 @@ class PlausibilityRules:
                     ),
                     "suspect_daily_distance",
                 )
-        if self.duplicate_window_s > 0:
-            flag(
-                _near_duplicates(
-                    np.arange(size) if some is None else some,
-                    users(),
-                    code,
-                    started_us,
-                    self.duplicate_window_s,
-                    size,
-                ),
-                "suspect_duplicate",
-            )
+        # At a window of 0 too: the same user and mode starting at the same instant.
+        flag(
+            _near_duplicates(
+                np.arange(size) if some is None else some,
+                users(),
+                code,
+                started_us,
+                self.duplicate_window_s,
+                size,
+            ),
+            "suspect_duplicate",
+        )
         if overlapping is not None:
             flag(overlapping.result(), "suspect_overlap")
         return verdict
