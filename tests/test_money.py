@@ -45,7 +45,7 @@ def test_amounts_are_parsed_exactly(text: object, decimals: int, minor: int) -> 
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("abc", "not a number"),
+        ("abc", "not a positive decimal number"),
         ("0", "positive"),
         ("-1", "positive"),
         ("nan", "positive"),
@@ -77,3 +77,31 @@ def test_savings_round_half_to_even_to_whole_milligrams() -> None:
 def test_savings_too_large_to_award_exactly_are_refused() -> None:
     with pytest.raises(PolicyError, match="too much to award exactly"):
         whole_milligrams(np.array([2.0**62 / 1000 * 1.01]))
+
+
+def test_a_summary_of_awards_near_the_limit_is_exact(catalog) -> None:  # type: ignore[no-untyped-def]
+    from carbonfoot import Engine
+
+    finest = Engine(
+        "uk-desnz-2025",
+        catalog=catalog,
+        policy="carbon-coin",
+        policy_params={"grams_per_coin": "0.001", "decimals": 6},
+    )
+    size = 2_500
+    results = finest.compute(
+        {
+            "trip_id": [f"t{i}" for i in range(size)],
+            "user_id": ["u"] * size,
+            "mode": ["walk"] * size,
+            "distance": [40_000.0] * size,
+            # A minute apart: at one instant they would be one ride reported many times.
+            "started_at": [
+                f"2024-05-{1 + i // 1440:02d}T{i // 60 % 24:02d}:{i % 60:02d}:00Z"
+                for i in range(size)
+            ],
+        }
+    )
+    awards = results.table["credits"].to_pylist()
+    assert sum(awards) > Decimal(2**63) / 10**6  # more than int64 minor units could hold
+    assert results.summary.credits == sum(awards)

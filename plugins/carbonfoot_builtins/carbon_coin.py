@@ -16,7 +16,9 @@ import numpy as np
 
 from carbonfoot import Parameter, PolicyBatch, PolicySpec, hookimpl
 from carbonfoot.parameters import (
+    UNLIMITED,
     format_param,
+    parse_cap,
     parse_decimal,
     parse_int,
     parse_modes,
@@ -48,7 +50,8 @@ class CarbonCoin:
         self.eligible_modes: frozenset[str] = params["eligible"]
         self.scale = 10**self.decimals
         self.milligrams_per_coin = int(self.grams_per_coin * MILLIGRAMS_PER_GRAM)
-        cap: Decimal | None = params["daily_cap"]
+        given = params["daily_cap"]
+        cap: Decimal | None = None if given is None or given is UNLIMITED else given
         if cap is not None and -cap.as_tuple().exponent > self.decimals:  # type: ignore[operator]
             raise ValueError(f"daily_cap {cap} has more places than decimals={self.decimals}")
         self.daily_cap_units = None if cap is None else int(cap * self.scale)
@@ -106,12 +109,9 @@ SPEC = PolicySpec(
         ),
         Parameter(
             "daily_cap",
-            "most coins one user earns per local day; empty for no cap (default: no cap)",
-            lambda raw: (
-                None
-                if str(raw).strip().lower() in ("", "none")
-                else parse_decimal(raw, minimum=Decimal(0))
-            ),
+            "most coins one user earns per local day, or 'unlimited'; unset (the default) "
+            "means no cap in calc, and the ledger refuses to credit without one",
+            parse_cap(lambda raw: parse_decimal(raw, minimum=Decimal(0))),
             default=None,
         ),
         Parameter(

@@ -14,7 +14,9 @@ import numpy as np
 
 from carbonfoot import Parameter, PolicyBatch, PolicySpec, hookimpl
 from carbonfoot.parameters import (
+    UNLIMITED,
     format_param,
+    parse_cap,
     parse_decimal,
     parse_int,
     parse_modes,
@@ -42,7 +44,8 @@ class GreenCredit:
     def __init__(self, params: dict[str, Any]) -> None:
         self.params = params
         self.grams_per_credit: Decimal = params["grams_per_credit"]
-        self.daily_cap: int | None = params["daily_cap"]
+        cap = params["daily_cap"]
+        self.daily_cap: int | None = None if cap is None or cap is UNLIMITED else cap
         self.timezone: str = params["timezone"]
         self.eligible_modes: frozenset[str] = params["eligible"]
         self.milligrams_per_credit = int(self.grams_per_credit * MILLIGRAMS_PER_GRAM)
@@ -94,10 +97,9 @@ SPEC = PolicySpec(
         ),
         Parameter(
             "daily_cap",
-            "most credits one user earns per local day; empty for no cap (default: no cap)",
-            lambda raw: (
-                None if str(raw).strip().lower() in ("", "none") else parse_int(raw, minimum=0)
-            ),
+            "most credits one user earns per local day, or 'unlimited'; unset (the default) "
+            "means no cap in calc, and the ledger refuses to credit without one",
+            parse_cap(lambda raw: parse_int(raw, minimum=0)),
             default=None,
         ),
         Parameter(

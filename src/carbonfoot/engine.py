@@ -25,25 +25,26 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from attrs import frozen
+from attrs import field, frozen
 
 from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
 from carbonfoot.distances import resolve_options
-from carbonfoot.errors import InputError, PolicyError
+from carbonfoot.errors import FactorError, InputError, PolicyError, unknown_message
 from carbonfoot.factors import FactorSet
+from carbonfoot.factors.model import freeze
 from carbonfoot.intake import TripColumns, read_trips, to_arrow_table
 from carbonfoot.intake.distance import trip_distance_km
 from carbonfoot.intake.ids import KnownDuplicates
 from carbonfoot.intake.plausibility import PlausibilityRules, quarantine
 from carbonfoot.modes import Mode, ModeTable
 from carbonfoot.money import whole_milligrams
-from carbonfoot.parameters import format_param
+from carbonfoot.parameters import ModeSelection, format_param
 from carbonfoot.plugins import Catalog, default_catalog
 from carbonfoot.policies import CreditPolicy, PolicyBatch
 from carbonfoot.results import Results, RunInfo, build_results
 from carbonfoot.times import day_number, local_days, today
 
-__all__ = ["AssessedBatch", "Engine", "PreparedBatch", "TripResult"]
+__all__ = ["AssessedBatch", "Engine", "EngineSettings", "PreparedBatch", "TripResult"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -65,6 +66,70 @@ class PreparedBatch:
     computed: npt.NDArray[np.bool_]
     distance_km: FloatArray
     users: Callable[[], npt.NDArray[np.int64]]
+
+
+@frozen
+class EngineSettings:
+    """How an engine computes and pays, as text: what the ledger records for each run, and
+    enough to build the same engine again (with the same plugins and factor content).
+
+    ``baseline`` and ``baseline_params`` are the baseline as asked for (a mode, a mix, or a
+    methodology id with its parameters); ``policy_params`` the policy's resolved
+    parameters, as text.
+    """
+
+    factor_set: str
+    factor_set_hash: str
+    baseline: str
+    baseline_params: Mapping[str, str] = field(converter=freeze)
+    policy: str
+    policy_params: Mapping[str, str] = field(converter=freeze)
+
+    def differences(self, other: EngineSettings) -> list[str]:
+        """What differs from ``other``, one phrase each, named as the ledger names the
+        setting: ``policy_params.daily_cap (200, not none)``."""
+        found = []
+        if self.factor_set != other.factor_set:
+            found.append(f"factor_set ({self.factor_set}, not {other.factor_set})")
+        if self.factor_set_hash != other.factor_set_hash:
+            found.append(
+                f"factor_set_hash ({self.factor_set_hash[:12]}, not {other.factor_set_hash[:12]})"
+            )
+        if self.baseline != other.baseline:
+            found.append(f"baseline ({self.baseline}, not {other.baseline})")
+        found += _parameter_differences(
+            "baseline_params", self.baseline_params, other.baseline_params
+        )
+        if self.policy != other.policy:
+            found.append(f"policy ({self.policy}, not {other.policy})")
+        else:
+            found += _parameter_differences(
+                "policy_params", self.policy_params, other.policy_params
+            )
+        return found
+
+    def describe(self) -> str:
+        """One line: factor set and hash, baseline, policy and its parameters."""
+        baseline = self.baseline + (
+            f" ({', '.join(f'{k}={v}' for k, v in self.baseline_params.items())})"
+            if self.baseline_params
+            else ""
+        )
+        params = ", ".join(f"{k}={v}" for k, v in self.policy_params.items())
+        return (
+            f"factor set {self.factor_set}@{self.factor_set_hash[:12]}, baseline {baseline}, "
+            f"policy {self.policy} ({params})"
+        )
+
+
+def _parameter_differences(
+    what: str, mine: Mapping[str, str], theirs: Mapping[str, str]
+) -> list[str]:
+    return [
+        f"{what}.{name} ({mine.get(name, 'unset')}, not {theirs.get(name, 'unset')})"
+        for name in sorted(set(mine) | set(theirs))
+        if mine.get(name) != theirs.get(name)
+    ]
 
 
 @frozen
@@ -108,6 +173,7 @@ class Engine:
     such as ``"car:0.6,taxi:0.1,bus:0.3"``, or a methodology id with ``baseline_params``
     (default: the set's own baseline); ``policy`` a credit-policy id (default: the
     installed default) with ``policy_params``; ``catalog`` the plugins (default: installed).
+    ``fold_id_case`` compares trip and user ids case-insensitively (default: case kept).
     """
 
     def __init__(
@@ -121,8 +187,10 @@ class Engine:
         catalog: Catalog | None = None,
         distance_options: Mapping[str, Any] | None = None,
         plausibility: Mapping[str, Any] | None = None,
+        fold_id_case: bool = False,
     ) -> None:
         self.catalog = catalog if catalog is not None else default_catalog()
+        self.fold_id_case = fold_id_case
         self.modes: ModeTable = self.catalog.modes
         if isinstance(factors, FactorSet):
             self.factor_set = factors
@@ -137,6 +205,7 @@ class Engine:
         self.distance_options = resolve_options(self.distance_providers, distance_options or {})
         self.policy_spec = self.catalog.policy(policy or self.catalog.default_policy())
         self.policy: CreditPolicy = self.policy_spec.create(policy_params or {})
+        self._check_mode_selections()
         self._lay_out(factor_table, self.baseline.per_mode)
         self._categories = tuple(mode.category for mode in self.modes.modes)
         self.run_info = RunInfo(
@@ -152,6 +221,78 @@ class Engine:
             credit_decimals=self.policy.decimals,
             timezone=self.policy.timezone,
         )
+
+    @property
+    def settings(self) -> EngineSettings:
+        """How this engine computes and pays, as text (see :class:`EngineSettings`)."""
+        spec, params = self._baseline_request
+        return EngineSettings(
+            factor_set=self.factor_set.name,
+            factor_set_hash=self.factor_set.content_hash,
+            baseline=(spec or self.factor_set.baseline).strip(),
+            baseline_params={name: format_param(value) for name, value in sorted(params.items())},
+            policy=self.policy.id,
+            policy_params=dict(self.run_info.policy_params),
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: EngineSettings,
+        *,
+        catalog: Catalog | None = None,
+        factors: str | Path | FactorSet | None = None,
+        baseline: str | None = None,
+        baseline_params: Mapping[str, Any] | None = None,
+        policy_params: Mapping[str, Any] | None = None,
+        distance_options: Mapping[str, Any] | None = None,
+        plausibility: Mapping[str, Any] | None = None,
+    ) -> Engine:
+        """The engine ``settings`` describe, with some of them overridden.
+
+        Without ``factors``, the installed set of that name must still have the recorded
+        content (its hash), or a :class:`FactorError` says so. ``policy_params`` are laid
+        over the recorded ones; a new ``baseline`` replaces the recorded one with its own
+        ``baseline_params``.
+        """
+        given_baseline = baseline is not None
+        engine = cls(
+            factors if factors is not None else settings.factor_set,
+            baseline=baseline if given_baseline else settings.baseline,
+            baseline_params=(baseline_params or {})
+            if given_baseline
+            else {**settings.baseline_params, **(baseline_params or {})},
+            policy=settings.policy,
+            policy_params={**settings.policy_params, **(policy_params or {})},
+            catalog=catalog,
+            distance_options=distance_options,
+            plausibility=plausibility,
+        )
+        if factors is None and engine.factor_set.content_hash != settings.factor_set_hash:
+            raise FactorError(
+                f"factor set {settings.factor_set!r} installed here has content "
+                f"{engine.factor_set.short_hash}, not the recorded {settings.factor_set_hash[:12]}: "
+                "name the factors to use explicitly (--factors)"
+            )
+        return engine
+
+    def _check_mode_selections(self) -> None:
+        """Every policy parameter that selects modes names installed modes or categories."""
+        known_ids = set(self.modes.ids)
+        categories = {mode.category for mode in self.modes.modes}
+        for name, value in self.policy.params.items():
+            if not isinstance(value, ModeSelection):
+                continue
+            unknown = sorted(set(value) - known_ids - categories - {"all"})
+            if unknown:
+                choices = sorted(known_ids | categories | {"all"})
+                raise PolicyError(
+                    f"policy {self.policy.id!r}, parameter {name!r}: "
+                    + "; ".join(
+                        unknown_message("mode or category", label, choices, known_as="known")
+                        for label in unknown
+                    )
+                )
 
     def baseline_for(self, factor_table: FloatArray) -> Baseline:
         """This engine's baseline, resolved against a factor table (possibly of draws)."""
@@ -207,11 +348,14 @@ class Engine:
         row_offset: int = 0,
         row_numbers: npt.NDArray[np.int64] | None = None,
         known_duplicates: KnownDuplicates | None = None,
+        check_plausibility: bool = True,
     ) -> PreparedBatch:
         """Check ``trips`` and find each trip's factor cell: everything but the arithmetic.
 
         Research tools (uncertainty, sensitivity) prepare a batch once and then compute it
-        many times with other factor values.
+        many times with other factor values. ``check_plausibility=False`` skips the
+        quarantine checks: for trips checked before (the ledger recomputing what it
+        credited, or paying a trip a reviewer approved).
         """
         table = to_arrow_table(trips)
         columns = read_trips(
@@ -224,6 +368,7 @@ class Engine:
             options=self.distance_options,
             row_numbers=row_numbers,
             known_duplicates=known_duplicates,
+            fold_id_case=self.fold_id_case,
         )
         codes = columns.mode_code
         started_us = columns.started_us
@@ -264,6 +409,18 @@ class Engine:
             else np.where(computed, columns.distance_km, np.nan)
         )
         users = columns.user_codes
+        if not check_plausibility:
+            return PreparedBatch(
+                columns=columns,
+                codes=codes,
+                district=district,
+                interval=interval,
+                local_day=local_day,
+                ok=rejections.ok,
+                computed=computed,
+                distance_km=distance_km,
+                users=users,
+            )
         verdict = self.plausibility.check(
             computed=computed,
             codes=codes,
@@ -301,13 +458,16 @@ class Engine:
         savings_mg: npt.NDArray[np.int64],
         rows: npt.NDArray[np.intp] | None = None,
         already_issued: npt.NDArray[np.int64] | None = None,
+        order: npt.NDArray[np.int64] | None = None,
     ) -> PolicyBatch:
         """The policy's view of a prepared batch (or of some ``rows`` of it, as if they were
         the batch) with the given savings.
 
         ``savings_mg`` has one entry per chosen row; ``already_issued``, if given, too: what
-        its user already earned that local day (the ledger's day totals). For the whole
-        batch, user codes stay lazy: a policy without caps never computes them.
+        its user already earned that local day (the ledger's day totals). ``order`` (one per
+        chosen row) is the order a user's day is paid in, instead of the start times: the
+        ledger recomputing pays in the order it first credited. For the whole batch, user
+        codes stay lazy: a policy without caps never computes them.
         """
         columns = prepared.columns
         if rows is None:
@@ -316,7 +476,7 @@ class Engine:
                 prepared.ok,
                 prepared.users,
                 prepared.local_day,
-                columns.started_us,
+                columns.started_us if order is None else order,
                 mode=prepared.codes,
                 mode_ids=self.modes.ids,
                 mode_categories=self._categories,
@@ -327,7 +487,7 @@ class Engine:
             prepared.ok[rows],
             prepared.users()[rows],
             prepared.local_day[rows],
-            columns.started_us[rows],
+            columns.started_us[rows] if order is None else order,
             mode=prepared.codes[rows],
             mode_ids=self.modes.ids,
             mode_categories=self._categories,
@@ -358,6 +518,7 @@ class Engine:
         row_offset: int = 0,
         row_numbers: npt.NDArray[np.int64] | None = None,
         known_duplicates: KnownDuplicates | None = None,
+        check_plausibility: bool = True,
     ) -> AssessedBatch:
         """Check ``trips`` and compute their savings: everything before the award.
 
@@ -370,6 +531,7 @@ class Engine:
             row_offset=row_offset,
             row_numbers=row_numbers,
             known_duplicates=known_duplicates,
+            check_plausibility=check_plausibility,
         )
         emissions_g, baseline_g, savings_g = self.savings(prepared)
         savings_mg = whole_milligrams(np.where(prepared.ok, savings_g, 0.0))
@@ -380,11 +542,12 @@ class Engine:
         assessed: AssessedBatch,
         rows: npt.NDArray[np.intp] | None = None,
         already_issued: npt.NDArray[np.int64] | None = None,
+        order: npt.NDArray[np.int64] | None = None,
     ) -> npt.NDArray[np.int64]:
         """The policy's awards, in minor units, for the batch or for some ``rows`` of it as
-        if they were the batch; ``already_issued`` as in :meth:`policy_batch`."""
+        if they were the batch; ``already_issued`` and ``order`` as in :meth:`policy_batch`."""
         savings_mg = assessed.savings_mg if rows is None else assessed.savings_mg[rows]
-        batch = self.policy_batch(assessed.prepared, savings_mg, rows, already_issued)
+        batch = self.policy_batch(assessed.prepared, savings_mg, rows, already_issued, order)
         return self._checked_awards(self.policy.award(batch), batch)
 
     def compute(

@@ -11,6 +11,7 @@ Bad rows inside a batch are not exceptions: they come back as data, with a statu
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,8 +64,12 @@ def _rebuild(
 def unknown_message(
     kind: str, name: str, known: Iterable[str], *, known_as: str = "installed"
 ) -> str:
-    """The one shape of "no such thing" messages: ``unknown mode 'x'; installed: a, b``."""
-    return f"unknown {kind} {name!r}; {known_as}: {', '.join(known) or 'none'}"
+    """The one shape of "no such thing" messages: ``unknown mode 'metor'; did you mean
+    'metro'? installed: bus, metro, walk`` (the guess only where one is close)."""
+    choices = list(known)
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.75)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {kind} {name!r}{guess}; {known_as}: {', '.join(choices) or 'none'}"
 
 
 class FactorError(CarbonfootError, ValueError):

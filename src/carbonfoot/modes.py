@@ -27,7 +27,13 @@ from attrs import field, frozen, validators
 from carbonfoot._kernels.lookup import TextLookup
 from carbonfoot.errors import UnknownModeError, unknown_message
 
-__all__ = ["UNKNOWN_MODE", "Mode", "ModeTable", "SpeedRange", "normalise_label"]
+__all__ = ["CATEGORIES", "UNKNOWN_MODE", "Mode", "ModeTable", "SpeedRange", "normalise_label"]
+
+#: The categories a mode belongs to, which summaries group by and policies select by
+#: (``eligible=active,public``): walking and cycling, shared micromobility (e-bikes and
+#: e-scooters), public transport, shared rides (carpools, taxis), private vehicles, and
+#: anything else.
+CATEGORIES: Final = ("active", "micromobility", "public", "shared", "private", "other")
 
 #: The code given to a label that resolves to no mode.
 UNKNOWN_MODE: Final = -1
@@ -47,6 +53,11 @@ def _check_mode_id(_instance: object, _attribute: object, value: str) -> None:
             f"mode id {value!r} must be lowercase letters and digits joined by '-', "
             "e.g. 'water-bus'"
         )
+
+
+def _check_category(_instance: object, _attribute: object, value: str) -> None:
+    if value not in CATEGORIES:
+        raise ValueError(unknown_message("mode category", value, CATEGORIES, known_as="categories"))
 
 
 def _check_aliases(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
@@ -95,7 +106,7 @@ class Mode:
     speed: SpeedRange = field(validator=validators.instance_of(SpeedRange))
     aliases: tuple[str, ...] = field(default=(), converter=_to_tuple, validator=_check_aliases)
     factor: str = field(default="")
-    category: str = field(default="other", validator=validators.min_len(1))
+    category: str = field(default="other", validator=_check_category)
     description: str = ""
     max_trip_km: float | None = field(
         default=None, validator=validators.optional(validators.gt(0.0))

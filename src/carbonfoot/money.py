@@ -19,7 +19,8 @@ The rounding rule, stated once:
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any, Final
 
 import numpy as np
@@ -29,6 +30,7 @@ import pyarrow as pa
 from carbonfoot.errors import InputError, PolicyError
 
 __all__ = [
+    "MAX_MINOR",
     "MILLIGRAMS_PER_GRAM",
     "decimal_column",
     "divide_floor",
@@ -44,8 +46,15 @@ MILLIGRAMS_PER_GRAM: Final = 1000
 DECIMAL_PRECISION: Final = 18
 #: Savings of one trip at or beyond this many milligrams cannot be awarded exactly.
 MAX_SAVINGS_MG: Final = 2.0**62
+#: The largest amount of minor units a balance or a total may hold: far above any real
+#: programme, and far enough below 2**63 that sums of a few of them stay exact in int64.
+MAX_MINOR: Final = 2**62
 
 Int64Array = npt.NDArray[np.int64]
+
+#: The one grammar of an amount of money typed by a person.
+AMOUNT_PATTERN: Final = r"[0-9]+(\.[0-9]+)?"
+_AMOUNT: Final = re.compile(AMOUNT_PATTERN, re.ASCII)
 
 
 def to_value(minor: int, decimals: int) -> int | Decimal:
@@ -58,19 +67,29 @@ def to_value(minor: int, decimals: int) -> int | Decimal:
 def parse_amount(amount: Any, decimals: int, unit: str = "credit") -> int:
     """A positive amount typed by a person, in minor units of an account with ``decimals``.
 
-    Refused (never rounded) when it is not a finite positive number or has more decimal
-    places than the account keeps.
+    One grammar (:data:`AMOUNT_PATTERN`): ASCII digits, optionally a point and more digits;
+    no sign, exponent, separator or other script's digits. Refused (never rounded) when it
+    has more decimal places than the account keeps, is zero, or is beyond
+    :data:`MAX_MINOR`. An ``int`` or a ``Decimal`` is read by the same rule; a binary float
+    is refused: money never passes through one.
     """
-    try:
-        value = Decimal(str(amount).strip())
-    except InvalidOperation:
-        raise InputError(f"amount {amount!r} is not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise InputError(f"amount {amount!r} must be a positive number")
-    scaled = value.scaleb(decimals)
+    if isinstance(amount, bool | float):
+        raise InputError(f"amount {amount!r}: give money as text or a whole number, not a float")
+    text = format(amount, "f") if isinstance(amount, Decimal) else str(amount).strip()
+    if not _AMOUNT.fullmatch(text):
+        raise InputError(
+            f"amount {amount!r} is not a positive decimal number such as 12 or 12.5 "
+            "(ASCII digits and a point only)"
+        )
+    scaled = Decimal(text).scaleb(decimals)
     if scaled != scaled.to_integral_value():
         raise InputError(f"amount {amount} has more than {decimals} decimal places for {unit}s")
-    return int(scaled)
+    minor = int(scaled)
+    if minor <= 0:
+        raise InputError(f"amount {amount!r} must be a positive number")
+    if minor > MAX_MINOR:
+        raise InputError(f"amount {amount} is larger than any balance the ledger keeps")
+    return minor
 
 
 def decimal_column(minor: Int64Array, decimals: int, valid: npt.NDArray[np.bool_]) -> pa.Array:

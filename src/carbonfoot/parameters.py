@@ -11,18 +11,25 @@ the raw value, text or a TOML value, and returns the parsed one or raises ``Valu
 
 from __future__ import annotations
 
+import difflib
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from attrs import field, frozen, validators
 
 from carbonfoot.errors import CarbonfootError
 
+T = TypeVar("T")
+
 __all__ = [
+    "UNLIMITED",
+    "ModeSelection",
     "Parameter",
+    "Unlimited",
     "format_param",
+    "parse_cap",
     "parse_decimal",
     "parse_int",
     "parse_modes",
@@ -60,9 +67,15 @@ def resolve_parameters(
     if unknown:
         names = ", ".join(map(repr, unknown))
         listed = ", ".join(sorted(known) if not owner else known) or "none"
+        guesses = [
+            close[0]
+            for name in unknown
+            if (close := difflib.get_close_matches(name, list(known), n=1, cutoff=0.75))
+        ]
+        guess = f" (did you mean {', '.join(map(repr, guesses))}?)" if guesses else ""
         if owner:
-            raise error(f"{owner} has no {noun} {names}; its {noun}s: {listed}")
-        raise error(f"unknown {noun}(s) {names}; known: {listed}")
+            raise error(f"{owner} has no {noun} {names}{guess}; its {noun}s: {listed}")
+        raise error(f"unknown {noun}(s) {names}{guess}; known: {listed}")
     resolved: dict[str, Any] = {}
     for name, parameter in known.items():
         raw = given.get(name, parameter.default)
@@ -108,14 +121,66 @@ def parse_int(raw: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
     return value
 
 
-def parse_modes(raw: Any) -> frozenset[str]:
+class ModeSelection(frozenset[str]):
+    """Mode ids and categories (or ``all``) a parameter selects, e.g. which trips earn.
+
+    The engine checks every such parameter of its policy against the installed modes and
+    their categories, so a typo (``eligible=publik``) is an error, not a programme that
+    pays nobody.
+    """
+
+
+def parse_modes(raw: Any) -> ModeSelection:
     """``"all"`` or a comma list of mode ids and categories."""
-    names = frozenset(part.strip() for part in str(raw).split(",") if part.strip())
+    names = ModeSelection(part.strip() for part in str(raw).split(",") if part.strip())
     if not names:
         raise ValueError(
             "give 'all' or a comma list of mode ids and categories, e.g. 'active,public'"
         )
     return names
+
+
+class Unlimited:
+    """The value of a cap that was explicitly lifted (``daily_cap = "unlimited"``).
+
+    Distinct from an unset cap (``None``): a ledger issues credits without a cap only when
+    the settings say ``unlimited``, never because a cap was left out.
+    """
+
+    _instance: Unlimited | None = None
+
+    def __new__(cls) -> Unlimited:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNLIMITED"
+
+    def __str__(self) -> str:
+        return "unlimited"
+
+    def __reduce__(self) -> str:
+        return "UNLIMITED"
+
+
+#: The one :class:`Unlimited` value.
+UNLIMITED: Final = Unlimited()
+
+
+def parse_cap(parse_value: Callable[[Any], T]) -> Callable[[Any], T | Unlimited | None]:
+    """A cap's parser: ``parse_value`` for a number, ``"unlimited"`` for
+    :data:`UNLIMITED`, empty or ``"none"`` for an unset cap (``None``)."""
+
+    def parse(raw: Any) -> T | Unlimited | None:
+        text = str(raw).strip().lower()
+        if text in ("", "none"):
+            return None
+        if text == "unlimited":
+            return UNLIMITED
+        return parse_value(raw)
+
+    return parse
 
 
 def parse_timezone(raw: Any) -> str:

@@ -251,11 +251,14 @@ def build_results(
 
 
 def _exact_sums(slot: npt.NDArray[Any], awards: npt.NDArray[np.int64], bins: int) -> list[int]:
-    """Integer sums of ``awards`` per slot, exact: float64 bincount only where it cannot round."""
-    largest = int(awards.max(initial=0))
+    """Integer sums of ``awards`` per slot, exact: float64 bincount where it cannot round,
+    int64 where it cannot overflow, Python integers otherwise (awards near the limit)."""
+    largest = int(np.abs(awards).max(initial=0))
     if largest * max(awards.size, 1) < 2**53:
         return [int(value) for value in np.bincount(slot, weights=awards, minlength=bins)]
-    return [int(awards[slot == code].sum(dtype=np.int64)) for code in range(bins)]
+    if largest * max(awards.size, 1) < 2**63:
+        return [int(awards[slot == code].sum(dtype=np.int64)) for code in range(bins)]
+    return [sum(awards[slot == code].tolist()) for code in range(bins)]
 
 
 def summarise(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from attrs import frozen
 
-from carbonfoot.errors import InputError
+from carbonfoot.errors import InputError, unknown_message
 
 if TYPE_CHECKING:
     from carbonfoot.engine import Engine
@@ -44,6 +44,7 @@ CONFIG_KEYS = (
     "policy",
     "distance",
     "plausibility",
+    "ids",
 )
 
 
@@ -146,7 +147,11 @@ def read_config(path: Path | None) -> dict[str, Any]:
     unknown = sorted(set(config) - set(CONFIG_KEYS))
     if unknown:
         raise InputError(
-            f"{path}: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(CONFIG_KEYS))}"
+            f"{path}: "
+            + "; ".join(
+                unknown_message("setting", name, sorted(CONFIG_KEYS), known_as="allowed")
+                for name in unknown
+            )
         )
     for name in ("factors", "baseline", "distance_unit"):
         if name in config and not isinstance(config[name], str):
@@ -154,11 +159,36 @@ def read_config(path: Path | None) -> dict[str, Any]:
     policy = config.get("policy", {})
     if not isinstance(policy, dict) or not isinstance(policy.get("id", ""), str):
         raise InputError(f"{path}: [policy] must be a table with id (text) and [policy.params]")
+    strays = sorted(set(policy) - {"id", "params"})
+    if strays:
+        hint = (
+            "; policy parameters go in a [policy.params] table"
+            if any(name not in ("param", "parameters") for name in strays)
+            else ""
+        )
+        raise InputError(
+            f"{path}: "
+            + "; ".join(
+                unknown_message(
+                    "key",
+                    f"policy.{name}",
+                    ["policy.id", "policy.params"],
+                    known_as="[policy] takes",
+                )
+                for name in strays
+            )
+            + hint
+        )
     if not isinstance(policy.get("params", {}), dict):
         raise InputError(f"{path}: [policy.params] must be a table of NAME = VALUE")
-    for table in ("baseline_params", "distance", "plausibility"):
+    for table in ("baseline_params", "distance", "plausibility", "ids"):
         if not isinstance(config.get(table, {}), dict):
             raise InputError(f"{path}: [{table}] must be a table")
+    ids = config.get("ids", {})
+    if set(ids) - {"fold_case"} or not isinstance(ids.get("fold_case", False), bool):
+        raise InputError(
+            f"{path}: [ids] takes fold_case = true or false (compare ids ignoring case)"
+        )
     return config
 
 
@@ -206,6 +236,7 @@ def build_engine(request: EngineRequest) -> tuple[Engine, dict[str, Any]]:
         policy_params=params,
         distance_options=distance,
         plausibility=config.get("plausibility"),
+        fold_id_case=bool(config.get("ids", {}).get("fold_case", False)),
     )
     for error in engine.catalog.errors:
         click.echo(f"warning: {error}", err=True)
