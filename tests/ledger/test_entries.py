@@ -15,8 +15,12 @@ from carbonfoot.ledger.entries import (
     FIELDS_BY_KIND,
     Adjustments,
     Credits,
+    Quarantines,
     Redemption,
+    Refusal,
     Reversal,
+    Settings,
+    TripFacts,
     append_block,
 )
 from tests.ledger.conftest import Trips
@@ -31,29 +35,41 @@ def test_the_table_lists_chained_fields_only_and_every_kind_fills_the_common_one
         assert {"seq", "entry_id", "kind", "user_id", "account", "amount_minor"} <= set(fields)
 
 
+TRIP = TripFacts(
+    trip_ids=["t"],
+    user_ids=["u"],
+    local_day=np.array([19844]),
+    modes=["bus"],
+    distance_km=np.array([1.0]),
+    started_us=np.array([0]),
+    ended_us=[600_000_000],
+    districts=["Jiangbei"],
+    savings_mg=np.array([5000]),
+    run_id="r",
+)
+
+
 @pytest.mark.parametrize(
     "entries",
     [
-        Credits(
-            trip_ids=["t"],
-            user_ids=["u"],
-            account="credit",
-            awards=np.array([5]),
-            local_day=np.array([19844]),
-            modes=["bus"],
-            distance_km=np.array([1.0]),
-            started_us=np.array([0]),
-            savings_mg=np.array([5000]),
-            run_id="r",
-        ),
+        Credits(TRIP, "credit", np.array([5]), approvals=["approved by ana: checked"]),
+        Quarantines(TRIP, "credit", ["suspect_speed"], ["row 1: too fast"]),
+        Refusal("t", "u", "credit", "refused by ana: a car"),
         Redemption("order-1", "u", "credit", 3, "bus ticket"),
         Reversal("t", "u", "credit", 5, 19844, "fraud"),
-        Adjustments(account="credit", run_id="r"),
+        Settings("credit", "r", 1, "the first credit"),
+        Adjustments(account="credit"),
     ],
     ids=lambda entries: entries.kind,
 )
 def test_each_kind_fills_the_fields_of_its_row(entries) -> None:  # type: ignore[no-untyped-def]
     assert set(entries.columns()) | {"seq"} == set(FIELDS_BY_KIND[entries.kind])
+
+
+def test_a_credit_not_from_review_leaves_corrects_and_note_empty() -> None:
+    columns = Credits(TRIP, "credit", np.array([5])).columns()
+    assert "corrects" not in columns
+    assert "note" not in columns
 
 
 def test_a_block_with_a_field_its_kind_does_not_fill_is_refused() -> None:
@@ -77,7 +93,9 @@ def test_stored_entries_fill_exactly_their_kinds_fields(
         new = Engine("uk-desnz-2025", catalog=catalog, policy_params={"daily_cap": "500"})
         book.recompute(new, dt.date(2024, 5, 1))
         entries = book.export().to_pylist()
-    assert {entry["kind"] for entry in entries} == set(FIELDS_BY_KIND)
+    assert {entry["kind"] for entry in entries} == set(FIELDS_BY_KIND) - {"quarantine", "refusal"}
     for entry in entries:
         filled = {name for name in CHAINED_FIELDS if entry[name] is not None}
-        assert filled == set(FIELDS_BY_KIND[entry["kind"]]), entry["entry_id"]
+        allowed = set(FIELDS_BY_KIND[entry["kind"]])
+        assert filled <= allowed, entry["entry_id"]
+        assert {"seq", "entry_id", "kind", "user_id", "account", "amount_minor"} <= filled

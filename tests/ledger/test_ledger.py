@@ -78,7 +78,7 @@ def test_a_factor_change_is_a_conflict_not_a_second_credit(
         Ledger.open(location, other) as book,
         pytest.raises(TripConflictError, match="factor_set_hash"),
     ):
-        book.credit(trips(("t1", "u1", "metro", 3.0, MORNING)))
+        book.credit(trips(("t1", "u1", "metro", 3.0, MORNING)), change_settings="the 2024 set")
 
 
 def test_the_daily_cap_holds_across_batches_from_the_first_trip(
@@ -133,12 +133,13 @@ def test_coins_are_a_separate_exact_decimal_account(
         "uk-desnz-2025",
         catalog=catalog,
         policy="carbon-coin",
-        policy_params={"grams_per_coin": "100"},
+        policy_params={"grams_per_coin": "100", "daily_cap": "unlimited"},
     )
     with Ledger.open(location, engine(catalog)) as book:
         book.credit(trips(("a", "u", "metro", 4.0, MORNING)))
     with Ledger.open(location, coins) as book:
-        book.credit(trips(("b", "u", "metro", 4.0, MORNING)))
+        # Another ride (at the same instant it would be the same ride, held for review).
+        book.credit(trips(("b", "u", "metro", 4.0, "2024-05-01T09:00:00+08:00")))
         assert book.balance("u") == {"coin": Decimal("3.12"), "credit": 312}
         book.redeem("u", "1.05", "c-1", "voucher")
         assert book.balance("u")["coin"] == Decimal("2.07")
@@ -218,7 +219,7 @@ def test_recompute_writes_only_deltas_and_nothing_the_second_time(
         new = engine(catalog)
         plan = book.recompute(new, dt.date(2024, 5, 1), dry_run=True)
         assert plan.adjusted == 2  # bus and metro of 1 May; the walk of 30 April stays
-        assert book.export().num_rows == 3
+        assert book.export().num_rows == 4  # 3 credits and the settings: the dry run wrote nothing
         done = book.recompute(new, dt.date(2024, 5, 1))
         assert done.by_mode == plan.by_mode
         assert book.recompute(new, dt.date(2024, 5, 1)).adjusted == 0
@@ -249,39 +250,61 @@ def test_a_reversal_compensates_and_points_to_the_credit(
         history = book.history("u")
         assert [h["kind"] for h in history] == ["credit", "reversal"]
         assert history[1]["corrects"] == "credit:a"
-        with pytest.raises(LedgerError, match="already reversed"):
-            book.reverse("a", "again")
+        again = book.reverse("a", "again")  # a replay: the original reversal
+        assert (again.entry_id, again.reason, again.amount_minor) == (
+            "reverse:a",
+            "GPS trace shows a car",
+            312,
+        )
+        assert [h["kind"] for h in book.history("u")] == ["credit", "reversal"]
         assert (
-            book.credit(trips(("e", "u", "metro", 4.0, MORNING))).awarded == 312
+            book.credit(trips(("e", "u", "metro", 4.0, "2024-05-01T09:00:00+08:00"))).awarded == 312
         )  # the day's cap freed again
 
 
-def test_a_reversal_that_would_overdraw_is_refused(
+def test_a_reversal_of_spent_credits_is_owed_and_repaid_from_later_credits(
     location: str, catalog: Catalog, trips: Trips
 ) -> None:
     with Ledger.open(location, engine(catalog)) as book:
-        book.credit(trips(("a", "u", "metro", 4.0, MORNING)))
-        book.redeem("u", 312, "r", "ticket")
-        with pytest.raises(InsufficientBalanceError):
-            book.reverse("a", "fraud")
+        book.credit(trips(("a", "u", "metro", 4.0, MORNING)))  # 312
+        book.redeem("u", 300, "r", "ticket")  # 12 left
+        reversal = book.reverse("a", "fraud found after the user spent")
+        assert (reversal.amount_minor, reversal.owed_minor) == (312, 300)
         assert book.balance("u") == {"credit": 0}
+        (position,) = book.positions("u")
+        assert (position.balance_minor, position.owed_minor, position.net_minor) == (0, 300, -300)
+        assert book.reverse("a", "again").owed_minor == 300  # a replay, the same reversal
+        with pytest.raises(InsufficientBalanceError):
+            book.redeem("u", 1, "r2", "coffee")
+        book.credit(trips(("b", "u", "metro", 4.0, "2024-05-02T08:00:00+08:00")))  # 312 more
+        (position,) = book.positions("u")
+        assert (position.balance_minor, position.owed_minor) == (12, 0)  # 300 repaid first
+        assert book.verify().ok
 
 
 def test_the_ledger_refuses_a_policy_with_other_decimals(
     location: str, catalog: Catalog, trips: Trips
 ) -> None:
-    coins = Engine("uk-desnz-2025", catalog=catalog, policy="carbon-coin")
+    coins = Engine(
+        "uk-desnz-2025",
+        catalog=catalog,
+        policy="carbon-coin",
+        policy_params={"daily_cap": "unlimited"},
+    )
     with Ledger.open(location, coins) as book:
         book.credit(trips(("a", "u", "metro", 4.0, MORNING)))
     three = Engine(
-        "uk-desnz-2025", catalog=catalog, policy="carbon-coin", policy_params={"decimals": "3"}
+        "uk-desnz-2025",
+        catalog=catalog,
+        policy="carbon-coin",
+        policy_params={"decimals": "3", "daily_cap": "unlimited"},
     )
     with pytest.raises(LedgerError, match="2 decimal places"):
         Ledger.open(location, three)
 
 
 def test_sqlite_runs_in_wal_with_full_synchronous(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    store = open_store(tmp_path / "x.db")
+    store = open_store(tmp_path / "x.db", create=True)
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.connection.execute("PRAGMA synchronous").fetchone()[0] == 2
     store.close()
@@ -290,7 +313,7 @@ def test_sqlite_runs_in_wal_with_full_synchronous(tmp_path) -> None:  # type: ig
 def test_the_default_database_is_a_file_here(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("CARBONFOOT_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
-    store = open_store()
+    store = open_store(create=True)
     assert store.description == "carbonfoot-ledger.db"
     store.close()
     assert (tmp_path / "carbonfoot-ledger.db").exists()
@@ -308,10 +331,7 @@ def test_the_same_work_exports_identically_on_sqlite_and_postgresql(
             book.credit(trips, chunk_rows=700)
             book.redeem("u7", 1, "order-1", "bus ticket")
             book.reverse(trips["trip_id"][5].as_py(), "duplicate upload")
-            book.recompute(
-                Engine("uk-desnz-2024", catalog=catalog, policy_params={"daily_cap": "500"}),
-                dt.date(2024, 1, 1),
-            )
+            book.recompute("uk-desnz-2024", dt.date(2024, 1, 1))
             assert book.verify().ok
             exports.append(book.export())
     sqlite_export, postgres_export = exports

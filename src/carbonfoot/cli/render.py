@@ -30,11 +30,26 @@ __all__ = [
     "print_monte_carlo",
     "print_sensitivity",
     "print_summary",
+    "printable",
     "progress_bars",
 ]
 
+#: Control characters (and the line and paragraph separators) as they are shown: escaped,
+#: so that a value can never forge a line or a column of tab-separated output.
+_CONTROLS = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)
+}
+_CONTROLS.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r", ord("\\"): "\\\\"})
+
 #: Files smaller than this are read without a progress bar.
 PROGRESS_MIN_BYTES = 16 << 20
+
+
+def printable(value: object) -> str:
+    """``value`` as text with control characters and backslashes escaped (``\\t``,
+    ``\\n``, ``\\x1f``): safe in one field of a line of output."""
+    return str(value).translate(_CONTROLS)
 
 
 def console(*, stderr: bool = False) -> Console:

@@ -9,10 +9,19 @@ with Ledger.open("carbonfoot-ledger.db") as ledger:       # or a postgresql:// U
 """
 
 from carbonfoot.ledger.entries import Reversal
-from carbonfoot.ledger.ledger import CreditReport, Ledger, Receipt, RecomputeReport
+from carbonfoot.ledger.ledger import (
+    CreditReport,
+    Ledger,
+    Quarantined,
+    Receipt,
+    RecomputeReport,
+    ReviewDecision,
+)
+from carbonfoot.ledger.positions import Position
 from carbonfoot.ledger.store import (
     DATABASE_ENV,
     DEFAULT_DATABASE,
+    SCHEMA_VERSION,
     PostgresStore,
     SqliteStore,
     Store,
@@ -23,12 +32,16 @@ from carbonfoot.ledger.verify import VerifyReport
 __all__ = [
     "DATABASE_ENV",
     "DEFAULT_DATABASE",
+    "SCHEMA_VERSION",
     "CreditReport",
     "Ledger",
+    "Position",
     "PostgresStore",
+    "Quarantined",
     "Receipt",
     "RecomputeReport",
     "Reversal",
+    "ReviewDecision",
     "SqliteStore",
     "Store",
     "VerifyReport",

@@ -1,0 +1,205 @@
+"""Fraud across batches: a new trip checked against what the ledger already holds.
+
+Within a batch, the engine quarantines near-duplicates (the same user and mode starting
+within ``duplicate_window_s``: one ride reported by two sources) and overlaps (a trip that
+starts before an earlier one of the same user has ended). A ride sent again in another
+batch, by another partner app or another process, would escape those checks, so the
+ledger runs the same two rules between each chunk's new trips and the trips it already
+holds for their users (credited or held for review), inside the write transaction that
+credits them: concurrent writers are serialized, so they cannot slip past each other.
+Trips that arrived before the ledger kept end times count as instants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from carbonfoot._kernels.sorting import group_time_order
+from carbonfoot.intake.plausibility import PlausibilityRules
+from carbonfoot.ledger.positions import in_parts
+
+__all__ = ["held_suspects"]
+
+#: How far before a new trip's start the ledger looks for one it could overlap: longer
+#: trips than a day are not plausible for any mode a programme pays.
+LOOK_BACK_US: Final = 24 * 3600 * 1_000_000
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+def held_suspects(
+    cursor: Any,
+    store: Any,
+    rules: PlausibilityRules,
+    *,
+    users: Sequence[str],
+    modes: Sequence[str],
+    started_us: npt.NDArray[np.int64],
+    ended_us: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """For each new trip, ``suspect_duplicate`` or ``suspect_overlap`` (else None) against
+    the trips the ledger holds, and a message naming the held trip (object arrays)."""
+    size = len(users)
+    statuses = np.full(size, None, dtype=object)
+    messages = np.full(size, None, dtype=object)
+    if size == 0:
+        return statuses, messages
+    window_us = int(rules.duplicate_window_s * 1e6)
+    low = int(started_us.min()) - window_us - LOOK_BACK_US
+    high = int(max(int(ended_us.max()), int(started_us.max()))) + window_us
+    held = _held_trips(cursor, store, sorted(set(users)), low, high)
+    if not held:
+        return statuses, messages
+    held_users, held_trips, held_modes, held_start, held_end = zip(*held, strict=True)
+    all_users = pa.array([*users, *held_users], type=pa.string()).dictionary_encode()
+    user_code = np.asarray(all_users.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    all_modes = pa.array([*modes, *held_modes], type=pa.string()).dictionary_encode()
+    mode_code = np.asarray(all_modes.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    start = np.concatenate([started_us, np.asarray(held_start, dtype=np.int64)])
+    end = np.concatenate([np.maximum(ended_us, started_us), np.asarray(held_end, dtype=np.int64)])
+    is_held = np.zeros(start.size, dtype=np.bool_)
+    is_held[size:] = True
+    names = np.asarray([None] * size + list(held_trips), dtype=object)
+    duplicate_of = _nearest_held_within(
+        user_code * (int(mode_code.max()) + 1) + mode_code, start, is_held, window_us
+    )
+    overlap_of = (
+        _overlapping_held(user_code, start, end, is_held)
+        if rules.check_overlap
+        else np.full(start.size, -1)
+    )
+    window = f"{rules.duplicate_window_s:g}"
+    mode_names = pa.array(list(modes), type=pa.string())
+    for status, other, text in (
+        (
+            "suspect_overlap",
+            overlap_of[:size],
+            (
+                "this ",
+                None,
+                " trip overlaps trip '",
+                "', of the same user, which the ledger already holds",
+            ),
+        ),
+        (
+            "suspect_duplicate",
+            duplicate_of[:size],
+            (
+                f"starts within {window} s of ",
+                None,
+                " trip '",
+                "' of the same user, which the ledger already holds",
+            ),
+        ),
+    ):
+        rows = np.flatnonzero(other >= 0)
+        if rows.size == 0:
+            continue
+        held_names = pa.array(names[other[rows]].tolist(), type=pa.string())
+        joined: pa.Array = pc.binary_join_element_wise(
+            text[0], mode_names.take(pa.array(rows)), text[2], held_names, text[3], ""
+        )
+        statuses[rows] = status
+        messages[rows] = np.asarray(joined.to_pylist(), dtype=object)
+    return statuses, messages
+
+
+def _held_trips(
+    cursor: Any, store: Any, users: list[str], low: int, high: int
+) -> list[tuple[str, str, str, int, int]]:
+    held: list[tuple[str, str, str, int, int]] = []
+    for part in in_parts(users):
+        condition, params = store.in_list("user_id", part)
+        held.extend(
+            (user, trip, mode, int(start), int(end if end is not None else start))
+            for user, trip, mode, start, end in cursor.execute(
+                "SELECT user_id, trip_id, mode, started_us, ended_us FROM entries "
+                f"WHERE kind IN ('credit', 'quarantine') AND {condition} "
+                "AND started_us BETWEEN ? AND ?",
+                [*params, low, high],
+            )
+        )
+    return held
+
+
+def _nearest_held_within(
+    group: npt.NDArray[np.int64], start: npt.NDArray[np.int64], is_held: BoolArray, window: int
+) -> npt.NDArray[np.intp]:
+    """For each trip, a held trip of its group starting at most ``window`` away, or -1."""
+    order = group_time_order(group, start)
+    ordered_group, ordered_start, ordered_held = group[order], start[order], is_held[order]
+    positions = np.arange(order.size)
+    before = np.maximum.accumulate(np.where(ordered_held, positions, -1))
+    after = np.minimum.accumulate(np.where(ordered_held, positions, order.size)[::-1])[::-1]
+    found = np.full(order.size, -1, dtype=np.intp)
+    for neighbour in (before, after):
+        usable = (neighbour >= 0) & (neighbour < order.size)
+        index = np.where(usable, neighbour, 0)
+        close = (
+            usable
+            & (ordered_group[index] == ordered_group)
+            & (np.abs(ordered_start[index] - ordered_start) <= window)
+            & (found < 0)
+        )
+        found[close] = order[index[close]]
+    result = np.full(order.size, -1, dtype=np.intp)
+    result[order] = np.where(ordered_held, -1, found)
+    return result
+
+
+def _overlapping_held(
+    user: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    is_held: BoolArray,
+) -> npt.NDArray[np.intp]:
+    """For each trip, a held trip of its user whose time it shares (touching is fine), or -1.
+
+    In user-then-start order: a held trip that started earlier and has not ended (the
+    latest-ending one so far, by a running maximum that a per-user offset keeps from
+    crossing users), else the next held trip, if it starts before this one ends.
+    """
+    order = group_time_order(user, start)
+    ordered_user = user[order]
+    ordered_start, ordered_end, ordered_held = start[order], end[order], is_held[order]
+    size = order.size
+    positions = np.arange(size)
+    base = int(min(ordered_start.min(), ordered_end.min()))
+    span = int(max(ordered_start.max(), ordered_end.max())) - base + 1
+    rank = np.cumsum(np.r_[True, ordered_user[1:] != ordered_user[:-1]]) - 1
+    if int(rank[-1] + 1) * span < 2**62:
+        offset = rank * span - base
+        start_key, end_key = ordered_start + offset, ordered_end + offset
+    else:  # times too far apart to share one key with the user: rank them first
+        _, ranks = np.unique(np.concatenate([ordered_start, ordered_end]), return_inverse=True)
+        offset = rank * (2 * size + 1)
+        start_key, end_key = ranks[:size] + offset, ranks[size:] + offset
+    floor = np.iinfo(np.int64).min
+    held_end = np.where(ordered_held, end_key, floor)
+    running = np.maximum.accumulate(held_end)
+    marker = np.where(ordered_held & (held_end == running), positions, -1)
+    argmax = np.maximum.accumulate(marker)
+    before = np.r_[-1, argmax[:-1]]  # the latest-ending held trip strictly before each one
+    usable = before >= 0
+    index = np.where(usable, before, 0)
+    found = np.where(usable & (end_key[index] > start_key) & (rank[index] == rank), index, -1)
+    after = np.minimum.accumulate(np.where(ordered_held, positions, size)[::-1])[::-1]
+    later_usable = (after < size) & (found < 0)
+    later_index = np.where(later_usable, after, 0)
+    later = (
+        later_usable
+        & (rank[later_index] == rank)
+        & (start_key[later_index] < end_key)
+        & (later_index != positions)
+    )
+    found = np.where(later, later_index, found)
+    result = np.full(size, -1, dtype=np.intp)
+    mapped = np.where(found >= 0, order[np.maximum(found, 0)], -1)
+    result[order] = np.where(ordered_held, -1, mapped)
+    return result
