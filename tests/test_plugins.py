@@ -5,9 +5,21 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
-from carbonfoot import Catalog, Mode, PluginError, SpeedRange, hookimpl
+from carbonfoot import (
+    Catalog,
+    DistanceAnswer,
+    DistanceProvider,
+    DistanceRequest,
+    Engine,
+    Mode,
+    PluginError,
+    SpeedRange,
+    hookimpl,
+)
 from carbonfoot.plugins import plugin_summary
 
 SPEED = SpeedRange(0, 40, basis="test")
@@ -141,3 +153,53 @@ def test_an_unknown_name_in_the_environment_is_reported(monkeypatch: pytest.Monk
     monkeypatch.setenv("CARBONFOOT_PLUGINS", "active-modes,nonexistent")
     catalog = Catalog.from_entry_points()
     assert "'nonexistent', which is not installed" in str(catalog.errors[0])
+
+
+def _two_method_provider(labels: tuple[str, ...]) -> types.SimpleNamespace:
+    """A provider that measures a 'hops' column two ways: even counts one, odd the other."""
+
+    def derive(request: DistanceRequest) -> DistanceAnswer:
+        hops = np.asarray(request.columns["hops"].cast(pa.float64()), dtype=np.float64)
+        return DistanceAnswer(hops * 1.5, sources=(hops % 2).astype(np.int8))
+
+    provider = DistanceProvider(
+        id="hop-counter",
+        columns=("hops",),
+        priority=5,
+        description="hops times 1.5 km",
+        derive=derive,
+        sources=labels,
+    )
+
+    @hookimpl
+    def register_distance_providers(register):  # type: ignore[no-untyped-def]
+        register(provider)
+
+    return plugin(register_distance_providers=register_distance_providers)
+
+
+def test_a_provider_with_several_methods_labels_each_row_with_the_one_it_used() -> None:
+    catalog = Catalog.from_entry_points(extra=[("hops", _two_method_provider(("even", "odd")))])
+    assert catalog.errors == ()
+    rows = (
+        Engine(catalog=catalog)
+        .compute(
+            {
+                "trip_id": ["a", "b", "c"],
+                "user_id": ["u", "v", "w"],
+                "mode": ["walk"] * 3,
+                "hops": [2, 3, None],
+                "distance": [None, None, "1"],
+                "started_at": ["2024-05-01T08:00:00+08:00"] * 3,
+            }
+        )
+        .to_pylist()
+    )
+    assert [row["distance_source"] for row in rows] == ["even", "odd", "reported"]
+    assert [row["distance_km"] for row in rows] == [3.0, 4.5, 1.0]
+
+
+@pytest.mark.parametrize("labels", [("reported",), ("gps",), ("same", "same")])
+def test_a_distance_source_label_cannot_be_taken_twice(labels: tuple[str, ...]) -> None:
+    with pytest.raises(PluginError, match="distance_source label"):
+        Catalog.from_entry_points(extra=[("hops", _two_method_provider(labels))], strict=True)

@@ -178,12 +178,20 @@ def _mode_labels_are_free(mode: Mode, registry: Registry[Mode]) -> None:
 
 
 def _options_are_free(provider: DistanceProvider, registry: Registry[DistanceProvider]) -> None:
-    """Distance-provider options share one namespace (``--distance-option NAME=VALUE``)."""
+    """Provider options share one namespace (``--distance-option NAME=VALUE``), and
+    ``distance_source`` labels one column: neither may be taken twice."""
     taken = {parameter.name for other in registry.values() for parameter in other.parameters}
     shared = taken & {parameter.name for parameter in provider.parameters}
     if shared:
         raise PluginError(
             f"distance provider {provider.id!r}: option(s) {', '.join(sorted(shared))} already taken"
+        )
+    labels = {label for other in registry.values() for label in other.labels} | {"reported"}
+    clash = labels & set(provider.labels)
+    if clash or len(set(provider.labels)) != len(provider.labels):
+        raise PluginError(
+            f"distance provider {provider.id!r}: distance_source label(s) "
+            f"{', '.join(sorted(clash) or provider.labels)} already taken"
         )
 
 

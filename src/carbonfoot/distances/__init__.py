@@ -5,7 +5,10 @@ kilometres from other columns of the trip: a step count, start and end coordinat
 polyline, a pair of transit stops. Providers are tried in ``priority`` order on the rows
 whose ``distance`` is empty and that carry the provider's columns; each returns a whole
 array (no per-trip call), NaN where it cannot derive a distance, with a reason. The
-output column ``distance_source`` names the provider that produced each distance.
+output column ``distance_source`` names how each distance was obtained: ``reported`` for
+one given in the ``distance`` column, else one of the labels of the provider that derived
+it (a provider with several methods, such as GTFS along shapes or straight hops, labels
+each row with the method it used).
 
 What a provider author needs besides the types below is here too:
 :mod:`carbonfoot.distances.geo` (great circles, GeoJSON and encoded polylines),
@@ -39,6 +42,7 @@ __all__ = [
     "decimal_numbers",
     "geo",
     "resolve_options",
+    "source_names",
 ]
 
 #: ``distance_source`` of a distance given in the ``distance`` column.
@@ -68,6 +72,8 @@ class DistanceAnswer:
 
     km: npt.NDArray[np.float64]
     reasons: pa.Array | str = "could not be derived"
+    #: Per row, which of the provider's ``labels`` produced the distance (None: the first).
+    sources: npt.NDArray[np.int8] | None = None
 
 
 @frozen
@@ -77,7 +83,9 @@ class DistanceProvider:
     ``id`` is the value of ``distance_source`` for distances it produces; ``columns`` the
     input columns it needs (a row qualifies when the first of them is not empty);
     ``priority`` orders providers (lower first: the more precise); ``parameters`` its
-    documented options with defaults; ``derive`` the vectorized function.
+    documented options with defaults; ``derive`` the vectorized function. ``sources``
+    lists the ``distance_source`` labels of a provider with several methods (its answer's
+    ``sources`` says which one each row used); when empty, the label is ``id``.
     """
 
     id: str = field(validator=validators.matches_re(r"^[a-z][a-z0-9_-]*$"))
@@ -86,6 +94,19 @@ class DistanceProvider:
     description: str = field(validator=validators.min_len(1))
     derive: Callable[[DistanceRequest], DistanceAnswer]
     parameters: tuple[Parameter, ...] = ()
+    sources: tuple[str, ...] = field(
+        default=(), validator=validators.deep_iterable(validators.matches_re(r"^[a-z][a-z0-9_-]*$"))
+    )
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The ``distance_source`` values this provider can give."""
+        return self.sources or (self.id,)
+
+
+def source_names(providers: Sequence[DistanceProvider]) -> tuple[str, ...]:
+    """Every ``distance_source`` label, in code order: ``reported``, then each provider's."""
+    return (REPORTED, *(label for provider in providers for label in provider.labels))
 
 
 def resolve_options(

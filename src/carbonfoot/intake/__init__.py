@@ -34,7 +34,7 @@ from carbonfoot._kernels.arrays import one_array
 from carbonfoot._kernels.hashing import value_codes
 from carbonfoot._kernels.strings import as_text, blank, empty_or_null
 from carbonfoot._kernels.threads import Deferred
-from carbonfoot.distances import REPORTED, DistanceProvider
+from carbonfoot.distances import DistanceProvider, source_names
 from carbonfoot.errors import InputError
 from carbonfoot.intake.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, column_key, match_columns
 from carbonfoot.intake.distance import MAX_TRIP_KM, read_distances
@@ -227,7 +227,7 @@ def read_trips(
         ended_us=ended_us,
         district=district,
         distance_source=source if every else np.where(rejections.ok, source, np.int8(-1)),
-        source_names=(REPORTED, *(provider.id for provider in providers)),
+        source_names=source_names(providers),
         status=rejections.status,
         rejections=rejections,
         user_codes=user_codes,

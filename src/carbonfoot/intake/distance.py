@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from carbonfoot._kernels.arrays import null_mask
 from carbonfoot._kernels.strings import NUMBER_PATTERN, as_text, blank, decimal_numbers
-from carbonfoot.distances import DistanceProvider, DistanceRequest
+from carbonfoot.distances import DistanceAnswer, DistanceProvider, DistanceRequest
 from carbonfoot.errors import InputError, PluginError
 from carbonfoot.intake.rejections import Rejections
 from carbonfoot.modes import ModeTable
@@ -63,8 +63,9 @@ def read_distances(
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
     """Each row's kilometres (NaN where rejected) and where it came from.
 
-    The source is 0 for a distance given in the ``distance`` column, ``1 + i`` for one
-    derived by ``providers[i]``, and -1 where there is none.
+    The source is an index into :func:`carbonfoot.distances.source_names` of
+    ``providers``: 0 for a distance given in the ``distance`` column, the code of the
+    provider's label for a derived one, and -1 where there is none.
     """
     default_km = _default_unit_km(default_unit)
     provider_columns = {name for provider in providers for name in provider.columns}
@@ -216,6 +217,22 @@ def _unit_factors(
     return unit_km
 
 
+def _label_offsets(
+    provider: DistanceProvider, answer: DistanceAnswer, size: int
+) -> npt.NDArray[np.int8]:
+    """Which of the provider's labels each row's distance has (0: the first)."""
+    if answer.sources is None:
+        return np.zeros(size, dtype=np.int8)
+    offsets = np.asarray(answer.sources, dtype=np.int8)
+    if offsets.shape != (size,) or (
+        offsets.size and (int(offsets.min()) < 0 or int(offsets.max()) >= len(provider.labels))
+    ):
+        raise ValueError(
+            f"gave distance sources outside its {len(provider.labels)} labels {provider.labels}"
+        )
+    return offsets
+
+
 def _derive_distances(
     providers: Sequence[DistanceProvider],
     options: Mapping[str, Any],
@@ -234,7 +251,10 @@ def _derive_distances(
         return  # every distance given: nothing to derive
     reasons = np.full(needed.size, None, dtype=object)
     mode_ids = np.asarray([*modes.ids, ""], dtype=object)
-    for index, provider in enumerate(providers, start=1):
+    first_label = 1
+    for provider in providers:
+        index = first_label
+        first_label += len(provider.labels)
         if not needed.any() or not all(name in names for name in provider.columns):
             continue
         rows = np.flatnonzero(needed & ~blank(as_text(column(provider.columns[0]))))
@@ -253,6 +273,7 @@ def _derive_distances(
             km = np.asarray(answer.km, dtype=np.float64)
             if km.shape != rows.shape:
                 raise ValueError(f"returned {km.shape[0]} distances for {rows.size} rows")
+            label = index + _label_offsets(provider, answer, rows.size)
         except InputError:
             raise
         except Exception as exc:
@@ -262,7 +283,7 @@ def _derive_distances(
         with np.errstate(invalid="ignore"):
             good = np.isfinite(km) & (km > 0) & (km <= MAX_TRIP_KM)
         distance_km[rows[good]] = km[good]
-        source[rows[good]] = index
+        source[rows[good]] = label[good]
         needed[rows[good]] = False
         failed = rows[~good]
         if failed.size:
