@@ -123,7 +123,8 @@ def test_batch_and_single_trip_paths_agree(trips: dict[str, Any]) -> None:
         if row["status"] == "ok":
             assert single.credits == row["credits"]
         else:  # quarantined in the batch (a repeat of another trip): never paid
-            assert row["status"].startswith("suspect_") and row["credits"] == 0
+            assert row["status"].startswith("suspect_")
+            assert row["credits"] == 0
 
 
 def water_bus_plugin() -> types.SimpleNamespace:

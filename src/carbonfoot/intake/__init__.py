@@ -41,7 +41,7 @@ from carbonfoot.intake.distance import MAX_TRIP_KM, read_distances
 from carbonfoot.intake.ids import KnownDuplicates, canonical_ids, duplicate_trip_ids
 from carbonfoot.intake.rejections import Rejections
 from carbonfoot.modes import UNKNOWN_MODE, ModeTable
-from carbonfoot.times import parse_times
+from carbonfoot.times import TIME_RANGE, ParsedTimes, parse_times
 
 __all__ = [
     "MAX_TRIP_KM",
@@ -197,17 +197,11 @@ def read_trips(
     ended_us = None
     if "ended_at" in names:
         ended = column("ended_at")
-        blank_end = blank(ended)
-        ended_us, ended_ok, _ = parse_times(ended, timezone)
+        parsed = parse_times(ended, timezone)
+        _reject_times(parsed, ended, "ended_at", rejections, empty_allowed=True)
+        ended_us = parsed.micros
         rejections.reject_value(
-            ~blank_end & ~ended_ok,
-            "bad_time",
-            "ended_at",
-            ended,
-            " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
-        )
-        rejections.reject_value(
-            ~blank_end & ended_ok & started_valid & (ended_us < started_us),
+            parsed.valid & started_valid & (ended_us < started_us),
             "bad_time",
             "ended_at",
             ended,
@@ -237,13 +231,37 @@ def read_trips(
 def _read_time(
     values: pa.Array, column: str, timezone: str, rejections: Rejections
 ) -> tuple[npt.NDArray[np.int64], BoolArray]:
-    micros, valid, missing = parse_times(values, timezone)
-    rejections.reject(missing, "bad_time", column, "is empty")
+    parsed = parse_times(values, timezone)
+    _reject_times(parsed, values, column, rejections, empty_allowed=False)
+    return parsed.micros, parsed.valid
+
+
+def _reject_times(
+    parsed: ParsedTimes,
+    values: pa.Array,
+    column: str,
+    rejections: Rejections,
+    *,
+    empty_allowed: bool,
+) -> None:
+    """``bad_time`` for each time that is not valid, saying which way it is wrong."""
+    if parsed.valid.all():
+        return
+    if not empty_allowed:
+        rejections.reject(parsed.missing, "bad_time", column, "is empty")
+    first, last = (day.isoformat() for day in TIME_RANGE)
     rejections.reject_value(
-        ~valid,
+        parsed.out_of_range,
+        "bad_time",
+        column,
+        values,
+        f" is outside the times carbonfoot reads, {first} to {last} (UTC)",
+    )
+    rejections.reject_value(parsed.no_date, "bad_time", column, values, " is not a calendar date")
+    rejections.reject_value(
+        ~parsed.valid & ~parsed.missing,
         "bad_time",
         column,
         values,
         " is not an ISO 8601 time (e.g. 2024-05-01T08:30:00+08:00)",
     )
-    return micros, valid
