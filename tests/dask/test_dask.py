@@ -48,9 +48,9 @@ def client() -> Iterator[Any]:
 
 def partitioned(table: pa.Table, bounds: list[int]) -> Any:
     """A Dask DataFrame of ``table`` cut at ``bounds`` (empty partitions allowed)."""
+    import dask
     import dask.dataframe as dd
 
-    import dask
     from carbonfoot.dask.files import frame_of
 
     cuts = [0, *sorted(min(max(b, 0), table.num_rows) for b in bounds), table.num_rows]
@@ -62,8 +62,9 @@ def partitioned(table: pa.Table, bounds: list[int]) -> Any:
 
 def run_both(engine: Engine, table: pa.Table, bounds: list[int]) -> tuple[Any, Any]:
     """(single-process results, (table, rejected, summary) computed on Dask)."""
-    import carbonfoot.dask
     import dask
+
+    import carbonfoot.dask
     from carbonfoot.dask.frames import rejects_table, result_table
 
     one = engine.compute(table)
@@ -206,10 +207,10 @@ def test_the_engine_enters_the_graph_once(client: Any, capped: Engine) -> None:
 def test_table_and_summary_in_one_compute_run_the_engine_once_per_bucket(
     client: Any, capped: Engine
 ) -> None:
+    import dask
     from distributed import get_task_stream
 
     import carbonfoot.dask
-    import dask
 
     table = generate_trips(900, users=60, seed=3)
     one = capped.compute(table)
