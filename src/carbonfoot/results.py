@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 from attrs import asdict, evolve, field, frozen
 
 from carbonfoot.factors.model import freeze as _freeze
+from carbonfoot.intake.columns import BAD_ROW_COLUMN
 from carbonfoot.money import money_column, to_value
-from carbonfoot.statuses import QUARANTINED, STATUSES, is_computed_column
+from carbonfoot.statuses import OK, QUARANTINED, STATUSES
 
 if TYPE_CHECKING:
     from carbonfoot.intake import TripColumns
@@ -137,14 +138,29 @@ class Results:
         """The result table as a pandas DataFrame (needs pandas installed)."""
         return self.table.to_pandas()
 
-    def rejected(self, trips: pa.Table) -> pa.Table:
-        """The rows of ``trips`` (as given) that were not computed, with status and message.
+    def not_ok(self) -> npt.NDArray[np.bool_]:
+        """Which rows are not ``ok``: rejected or quarantined (the rows of :meth:`rejected`)."""
+        status = self.table.column("status").combine_chunks()
+        if pa.types.is_dictionary(status.type):
+            codes = np.asarray(status.indices.to_numpy(zero_copy_only=False))
+            is_ok = np.asarray(status.dictionary.to_pylist(), dtype=object) == OK
+            return np.asarray(~is_ok[codes], dtype=np.bool_)
+        return np.asarray(
+            pc.not_equal(status, OK).fill_null(True).to_numpy(zero_copy_only=False), dtype=np.bool_
+        )
 
-        Quarantined (``suspect_*``) rows are computed, so they are not here; every input
-        row is either computed or in this table.
+    def rejected(self, trips: pa.Table) -> pa.Table:
+        """The rows of ``trips`` (as given) that are not ``ok``, with status and message.
+
+        Rejected rows (not computed) and quarantined ones (``suspect_*``: computed, earning
+        nothing, waiting for review) both: every row a reviewer needs to look at. A CSV
+        row that could not be parsed has no values of its own; its message holds its line
+        number and raw text.
         """
-        keep = pc.invert(is_computed_column(self.table.column("status")))
+        keep = pa.array(self.not_ok())
         rows = trips.filter(keep)
+        if BAD_ROW_COLUMN in rows.column_names:
+            rows = rows.drop_columns([BAD_ROW_COLUMN])
         return rows.append_column(
             "status", self.table.column("status").filter(keep).cast(pa.string())
         ).append_column("message", self.table.column("message").filter(keep))

@@ -7,8 +7,9 @@ code (an ``int8`` per row inside the engine, a dictionary column in the results)
 * ``ok`` (:data:`OK`): computed, and it may earn.
 * quarantined (:data:`QUARANTINED`, the ``suspect_*`` statuses): possible on paper but
   not in life. Computed, its savings shown for review, but it earns nothing.
-* rejected (:data:`REJECTED`): cannot be computed (an empty id, an unknown mode, a bad
-  distance or time, no factor or baseline for the mode). Its numbers are empty.
+* rejected (:data:`REJECTED`): cannot be computed (a row the file format cannot parse,
+  an empty id, an unknown mode, a bad distance or time, no factor or baseline for the
+  mode). Its numbers are empty.
 
 "Computed" means ok or quarantined (:func:`is_computed`): those rows carry numbers. Only
 ok rows earn.
@@ -39,6 +40,7 @@ OK: Final = "ok"
 
 #: Statuses of rows that cannot be computed, in order of precedence.
 REJECTED: Final = (
+    "bad_row",
     "missing_trip_id",
     "duplicate_trip_id",
     "missing_user",

@@ -34,7 +34,6 @@ from carbonfoot.intake.columns import ROW_NUMBER_COLUMN, find_column
 from carbonfoot.intake.ids import ids_as_text, repeated_trip_ids, string_hash
 from carbonfoot.io import ResultWriter, file_format, iter_trip_batches
 from carbonfoot.results import Summary, merge_summaries
-from carbonfoot.statuses import is_computed_column
 
 __all__ = ["stream_calc"]
 
@@ -204,8 +203,7 @@ class _Streamer:
             )
             if keep_rejects:
                 rejected = results.rejected(trips)
-                keep = pc.invert(is_computed_column(results.table.column("status")))
-                rejected = rejected.append_column(ROW, pa.array(numbers).filter(keep))
+                rejected = rejected.append_column(ROW, pa.array(numbers[results.not_ok()]))
                 _write_ipc(
                     self.scratch / f"rejects-{bucket}.arrow",
                     _plain(rejected),
@@ -249,10 +247,13 @@ class _Streamer:
                 writer.write(window)
                 written += window.num_rows
                 self.progress("write", min(start, rows), rows)
-        finally:
+        except BaseException:
             if writer is not None:
-                writer.close()
-        if writer is None:
+                writer.abort()  # the old output stays as it was
+            raise
+        if writer is not None:
+            writer.close()
+        else:
             # Nothing to write (e.g. no rejected rows): still leave a file with the header.
             target_schema = (
                 schema

@@ -14,7 +14,7 @@ from carbonfoot.io import write_result_file
 GTFS = Path(__file__).resolve().parents[1] / "data" / "gtfs-mini"
 
 
-def test_rejects_file_holds_every_rejected_row_as_given(tmp_path: Path) -> None:
+def test_rejects_file_holds_every_rejected_and_quarantined_row_as_given(tmp_path: Path) -> None:
     trips = tmp_path / "trips.csv"
     write_result_file(generate_trips(1000, seed=8, bad_row_share=0.1), trips)
     out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
@@ -29,19 +29,16 @@ def test_rejects_file_holds_every_rejected_row_as_given(tmp_path: Path) -> None:
     rejected = pa_csv.read_csv(
         rejects, convert_options=pa_csv.ConvertOptions(strings_can_be_null=False)
     ).to_pylist()
-    computed = [
-        row for row in output if row["status"] == "ok" or row["status"].startswith("suspect_")
-    ]
-    assert len(computed) + len(rejected) == len(source) == len(output)
-    assert rejected
+    ok = [row for row in output if row["status"] == "ok"]
+    assert len(ok) + len(rejected) == len(source) == len(output)
     expected = [
-        dict(src)
-        for src, res in zip(source, output, strict=True)
-        if res["status"] not in ("ok",) and not res["status"].startswith("suspect_")
+        (dict(src), res) for src, res in zip(source, output, strict=True) if res["status"] != "ok"
     ]
-    for given, row in zip(expected, rejected, strict=True):
+    assert {res["status"] for _, res in expected} >= {"bad_distance", "suspect_speed"}
+    for (given, result_row), row in zip(expected, rejected, strict=True):
         assert {k: str(v) for k, v in given.items()} == {k: str(row[k]) for k in given}
-        assert row["status"]
+        assert row["status"] == result_row["status"]
+        assert row["message"] == result_row["message"]
         assert row["message"].startswith("row ")
     assert "rejected" in result.output
     assert "computed" in result.output

@@ -266,3 +266,20 @@ def test_history_cannot_be_forged_by_a_trip_id(workdir: Path) -> None:
     lines = run("ledger", "history", "u9", "--db", db, cwd=workdir).stdout.splitlines()
     assert len(lines) == 1
     assert lines[0].split("\t")[1] == "credit:x\\t9999\\tcredit:fake\\n1"
+
+
+def test_a_malformed_row_in_a_big_file_costs_only_that_row(workdir: Path) -> None:
+    def line(i: int) -> str:  # 500 users, 40 trips each, 20 minutes apart
+        minutes = 6 * 60 + (i // 500) * 20
+        return (
+            f"t{i},u{i % 500},walk,1.0,2024-05-01T{minutes // 60:02d}:{minutes % 60:02d}:00+08:00\n"
+        )
+
+    lines = [line(i) for i in range(20_000)]
+    lines[12_345] = 't12345,"u345,walk,1.0,2024-05-01T08:00:00+08:00\n'  # a quote never closed
+    lines[17_000] = line(17_000).rstrip("\n") + ",surplus\n"
+    (workdir / "big.csv").write_text("trip_id,user_id,mode,distance,started_at\n" + "".join(lines))
+    result = run("ledger", "credit", "big.csv", *CAP, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "credited 19,998 trips" in result.stdout, result.stdout
+    assert "rejected 2" in result.stdout, result.stdout

@@ -29,6 +29,7 @@ from distributed import Client
 from carbonfoot.dask.frames import frame_of, rejects_table, result_table
 from carbonfoot.dask.pipeline import DaskResults
 from carbonfoot.errors import InputError
+from carbonfoot.intake.columns import BAD_ROW_COLUMN
 from carbonfoot.io import ResultWriter, csv_header, file_format, first_line, iter_trip_batches
 from carbonfoot.results import Summary
 
@@ -102,7 +103,7 @@ def _read_csv(
     header = csv_header(path)
     if not header:
         raise InputError(f"{path}: empty file, no header row")
-    schema = pa.schema([(name, pa.string()) for name in header])
+    schema = pa.schema([(name, pa.string()) for name in (*header, BAD_ROW_COLUMN)])
     parts: list[Any] = []
     for table in _partitions(iter_trip_batches(path, batch_rows=partition_rows), partition_rows):
         schema = table.schema
@@ -155,8 +156,9 @@ def write_results(
         file_format(rejects)
     reject_schema = results.rejects_schema
     if input_schema is not None:
+        given = [field for field in input_schema if field.name != BAD_ROW_COLUMN]
         reject_schema = pa.schema(
-            [*input_schema, pa.field("status", pa.string()), pa.field("message", pa.string())],
+            [*given, pa.field("status", pa.string()), pa.field("message", pa.string())],
             metadata=input_schema.metadata,
         )
     tasks: list[Delayed] = [
@@ -178,12 +180,9 @@ def write_results(
 def _write(path: Path, schema: pa.Schema, tables: Iterator[Any], count: int) -> None:
     """``count`` tables from ``tables`` into one file (as ``carbonfoot.io`` would write them)."""
     try:
-        writer = ResultWriter(path, schema)
-        try:
+        with ResultWriter(path, schema) as writer:  # in place only when whole
             for _ in range(count):
                 writer.write(next(tables))
-        finally:
-            writer.close()
     except (pa.ArrowInvalid, OSError) as exc:
         kind = file_format(path)[1:]
         raise InputError(f"{path}: cannot write {kind} file: {first_line(exc)}") from None

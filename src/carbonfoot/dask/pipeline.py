@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +39,6 @@ import pyarrow as pa
 from attrs import frozen
 from dask.delayed import Delayed, delayed
 
-import dask
 from carbonfoot._kernels.arrays import one_array
 from carbonfoot.dask.columns import FIRST, PART, ROW, TRIP, TRIP_KEY, USER
 from carbonfoot.dask.frames import frame_of, public_frame, result_frame
@@ -46,10 +46,9 @@ from carbonfoot.dask.summary import exact_summary
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake import to_arrow_table
-from carbonfoot.intake.columns import RESERVED_PREFIX, find_column
+from carbonfoot.intake.columns import BAD_ROW_COLUMN, RESERVED_PREFIX, find_column
 from carbonfoot.intake.ids import ids_as_text, repeated_trip_ids, string_hash
 from carbonfoot.results import RunInfo
-from carbonfoot.statuses import is_computed
 
 __all__ = ["SHUFFLE", "DaskResults", "compute"]
 
@@ -102,7 +101,7 @@ def compute(
     if not isinstance(engine, Engine):
         engine = Engine(**engine)
     columns = tuple(str(name) for name in trips.columns)
-    if any(name.startswith(RESERVED_PREFIX) for name in columns):
+    if any(name.startswith(RESERVED_PREFIX) and name != BAD_ROW_COLUMN for name in columns):
         raise InputError("trip columns must not be named __carbonfoot_*: those are carbonfoot's")
     probe_trips = to_arrow_table(trips._meta)
     probe = engine.compute(probe_trips, distance_unit=distance_unit)  # checks columns and unit
@@ -257,8 +256,7 @@ def _compute_bucket(
     results = engine.compute(
         trips, distance_unit=distance_unit, row_numbers=rows, known_duplicates=duplicates
     )
-    status = results.table.column("status").combine_chunks().indices.to_numpy()
-    rejected = ~is_computed(status)
+    rejected = results.not_ok()
     rejects = frame_of(results.rejected(trips).replace_schema_metadata(None)).assign(
         **{ROW: rows[rejected], PART: parts[rejected]}
     )

@@ -30,13 +30,19 @@ import numpy.typing as npt
 import pyarrow as pa
 from attrs import frozen
 
-from carbonfoot._kernels.arrays import one_array
+from carbonfoot._kernels.arrays import null_mask, one_array
 from carbonfoot._kernels.hashing import value_codes
 from carbonfoot._kernels.strings import as_text, blank, empty_or_null
 from carbonfoot._kernels.threads import Deferred
 from carbonfoot.distances import DistanceProvider, source_names
 from carbonfoot.errors import InputError
-from carbonfoot.intake.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, column_key, match_columns
+from carbonfoot.intake.columns import (
+    BAD_ROW_COLUMN,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    column_key,
+    match_columns,
+)
 from carbonfoot.intake.distance import MAX_TRIP_KM, read_distances
 from carbonfoot.intake.ids import KnownDuplicates, canonical_ids, duplicate_trip_ids
 from carbonfoot.intake.rejections import Rejections
@@ -148,6 +154,10 @@ def read_trips(
     if row_numbers is None:
         row_numbers = np.arange(row_offset, row_offset + size, dtype=np.int64)
     rejections = Rejections(size, row_numbers)
+    if BAD_ROW_COLUMN in table.column_names:  # rows a CSV file could not give
+        bad_rows = as_text(one_array(table.column(BAD_ROW_COLUMN)))
+        if bad_rows.null_count < size:
+            rejections.reject_rows(~null_mask(bad_rows), "bad_row", bad_rows)
     # User codes (for the daily cap and the plausibility checks) take a hash of a whole
     # text column; on a large batch that runs on another core while the rest is read here.
     user_id, bad_user = canonical_ids(column("user_id"), fold_case=fold_id_case)

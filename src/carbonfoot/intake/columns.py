@@ -14,6 +14,7 @@ from typing import Final
 from carbonfoot.errors import InputError
 
 __all__ = [
+    "BAD_ROW_COLUMN",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "RESERVED_PREFIX",
@@ -31,6 +32,9 @@ RESERVED_PREFIX: Final = "__carbonfoot"
 #: A row's number in the whole input (0-based), carried beside trips that are split up
 #: (spilled to buckets, shuffled on Dask) so that results come back in input order.
 ROW_NUMBER_COLUMN: Final = "__carbonfoot_row"
+#: Beside rows read from a CSV file: null for a row read as it should be; for a row the
+#: file format could not parse (status ``bad_row``), what is wrong, its line and raw text.
+BAD_ROW_COLUMN: Final = "__carbonfoot_bad_row"
 
 
 def column_key(name: str) -> str:

@@ -87,6 +87,13 @@ class Rejections:
                 (rows, join(*self._prefix(rows, column), messages.take(pa.array(rows))))
             )
 
+    def reject_rows(self, mask: BoolArray, status: str, messages: pa.Array) -> None:
+        """Reject whole rows of ``mask`` (no column to blame), with per-row messages."""
+        rows = self._claim(mask, status)
+        if rows.size:
+            numbers = pa.array(self.row_numbers[rows] + 1).cast(pa.string())
+            self.parts.append((rows, join("row ", numbers, ": ", messages.take(pa.array(rows)))))
+
     def messages(self) -> pa.Array:
         """One message per row, null for rows that are ok."""
         size = self.status.size

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from carbonfoot.io.writing import replacing
 from carbonfoot.research.compare import Comparison
 from carbonfoot.research.sensitivity import SensitivityReport
 
@@ -51,7 +52,7 @@ def tornado_chart(report: SensitivityReport, path: str | Path, *, top: int = 15)
     left.set_yticks(range(len(swings)), labels)
     figure.suptitle("carbonfoot sensitivity: each factor at its low (blue) and high (orange) value")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    _save(figure, path)
     plt.close(figure)
 
 
@@ -83,5 +84,13 @@ def comparison_chart(comparison: Comparison, path: str | Path) -> None:
     bottom.set_xticks(list(positions), names, rotation=45, ha="right")
     figure.suptitle("carbonfoot compare")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    _save(figure, path)
     plt.close(figure)
+
+
+def _save(figure: Any, path: str | Path) -> None:
+    """The chart written whole or not at all (a temporary file renamed into place)."""
+    target = Path(path)
+    kind = target.suffix.lstrip(".").lower() or "png"
+    with replacing(target) as temporary:
+        figure.savefig(temporary, dpi=110, format=kind)
