@@ -25,6 +25,7 @@ import pyarrow as pa
 from attrs import field, frozen, validators
 
 from carbonfoot._kernels.lookup import TextLookup
+from carbonfoot._kernels.strings import fold_name
 from carbonfoot.errors import UnknownModeError, unknown_message
 
 __all__ = ["CATEGORIES", "UNKNOWN_MODE", "Mode", "ModeTable", "SpeedRange", "normalise_label"]
@@ -39,12 +40,12 @@ CATEGORIES: Final = ("active", "micromobility", "public", "shared", "private", "
 UNKNOWN_MODE: Final = -1
 
 _MODE_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-_SEPARATORS = re.compile(r"[\s_]+")
 
 
 def normalise_label(label: str) -> str:
-    """The lookup form of a mode label: trimmed, case-folded, ``_`` and spaces as ``-``."""
-    return _SEPARATORS.sub("-", label.strip()).casefold()
+    """The lookup form of a mode label (:func:`carbonfoot._kernels.strings.fold_name`):
+    width-folded, trimmed, case-folded, ``_`` and spaces as ``-``."""
+    return fold_name(label)
 
 
 def _check_mode_id(_instance: object, _attribute: object, value: str) -> None:

@@ -317,3 +317,131 @@ def test_the_nanjing_set_uses_the_grid_of_each_year(catalog: Catalog) -> None:
     litre_co2 = 720 * 43.070e-3 * 18.9e-3 * 0.98 * 44 / 12  # kg/L from the inventory defaults
     assert factor_set.g_per_pkm("car") == pytest.approx(0.0704 * litre_co2 * 1000 / 1.58, rel=1e-9)
     assert factor_set.gas == "CO2"
+
+
+def _child(tmp_path: Path, body: str, name: str = "child") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            schema = 1
+            [set]
+            name = "{name}"
+            extends = "dated.toml"
+            title = "a district's own numbers"
+            [sources.district-study]
+            publisher = "Jiangbei transport bureau"
+            title = "Metro energy audit"
+            year = 2025
+            """
+        )
+        + textwrap.dedent(body),
+        encoding="utf-8",
+    )
+    return path
+
+
+METRO_2024 = days(dt.date(2024, 5, 1))
+
+
+def test_a_district_variant_in_an_extension_leaves_the_general_value_elsewhere(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "dated.toml", DATED)
+    child = load_factor_set(
+        _child(
+            tmp_path,
+            """
+            [factors.car]
+            value = "80 g / km"
+            per = "passenger"
+            district = "Pukou"
+            source = "district-study"
+            locator = "table 2"
+            """,
+        )
+    )
+    assert child.g_per_pkm("car", METRO_2024, "Pukou") == pytest.approx(80.0)
+    # Every other district keeps the parent's general value, with its own source.
+    assert child.g_per_pkm("car", METRO_2024, "Gulou") == pytest.approx(100.0)
+    assert child.g_per_pkm("car", METRO_2024) == pytest.approx(100.0)
+    assert child.factor("car", METRO_2024, "Gulou").locator == "t1"
+
+
+def test_districts_are_matched_as_modes_are(tmp_path: Path) -> None:
+    factor_set = load_factor_set(write(tmp_path / "dated.toml", DATED))
+    for spelling in ("Jiangbei", "jiangbei", " JIANGBEI ", "Ｊｉａｎｇｂｅｉ"):
+        assert factor_set.g_per_pkm("metro", METRO_2024, spelling) == pytest.approx(10.0)
+    trips = {
+        "trip_id": ["a", "b", "c"],
+        "user_id": ["u", "v", "w"],
+        "mode": ["metro"] * 3,
+        "distance": [2.0] * 3,
+        "district": ["jiangbei", "Ｊｉａｎｇｂｅｉ", "Gulou"],
+        "started_at": ["2024-05-01T08:00:00+08:00"] * 3,
+    }
+    emissions = Engine(factor_set).compute(trips).table.column("emissions_g").to_pylist()
+    assert emissions == pytest.approx([20.0, 20.0, 100.0])
+
+
+def test_two_spellings_of_one_district_overlap(tmp_path: Path) -> None:
+    body = DATED + textwrap.dedent(
+        """
+        [[factors.grid]]
+        value = "0.2 kg / kWh"
+        valid_from = 2024-01-01
+        district = "JIANGBEI"
+        source = "pub"
+        locator = "again"
+        """
+    )
+    with pytest.raises(FactorError, match="overlap"):
+        load_factor_set(write(tmp_path / "dated.toml", body))
+
+
+def test_an_override_may_change_one_field_and_keep_the_rest(tmp_path: Path) -> None:
+    write(tmp_path / "dated.toml", DATED)
+    # Only the source: the number, its unit and its derivation are inherited.
+    cited = load_factor_set(
+        _child(tmp_path, '[factors.car]\nsource = "district-study"\nlocator = "p. 4"\n')
+    )
+    car = cited.factor("car", METRO_2024)
+    assert car.source.publisher == "Jiangbei transport bureau"
+    assert car.locator == "p. 4"
+    assert cited.g_per_pkm("car", METRO_2024) == pytest.approx(100.0)
+    # Only the value (with its source): per and the rest are inherited.
+    revalued = load_factor_set(
+        _child(
+            tmp_path,
+            '[factors.car]\nvalue = "90 g / km"\nsource = "district-study"\nlocator = "t3"\n',
+            name="revalued",
+        )
+    )
+    assert revalued.g_per_pkm("car", METRO_2024) == pytest.approx(90.0)
+    assert revalued.factor("car", METRO_2024).per == "passenger"
+
+
+def test_a_new_number_without_its_own_source_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "dated.toml", DATED)
+    with pytest.raises(FactorError, match=r"\[factors.car\]: overrides the number .* own source"):
+        load_factor_set(_child(tmp_path, '[factors.car]\nvalue = "90 g / km"\n'))
+
+
+def test_a_dated_variant_is_overridden_where_its_validity_matches(tmp_path: Path) -> None:
+    write(tmp_path / "dated.toml", DATED)
+    child = load_factor_set(
+        _child(
+            tmp_path,
+            """
+            [[factors.grid]]
+            valid_from = 2023-01-01
+            district = "jiangbei"
+            value = "0.05 kg / kWh"
+            source = "district-study"
+            locator = "grid 2023"
+            """,
+        )
+    )
+    assert child.g_per_pkm("metro", METRO_2024, "Jiangbei") == pytest.approx(5.0)
+    assert child.g_per_pkm("metro", METRO_2024, "Gulou") == pytest.approx(50.0)
+    assert len(child.factors["grid"]) == 3

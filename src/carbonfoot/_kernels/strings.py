@@ -9,6 +9,8 @@ value has such an edge, so its answer is always the kernel's own.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Final
 
 import numpy as np
@@ -196,3 +198,13 @@ def decimal_numbers(values: pa.Array) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
     )
     numbers = pc.if_else(pa.array(numeric), trimmed, pa.scalar(None, trimmed.type))
     return numbers.cast(pa.float64()), numeric
+
+
+_SEPARATORS: Final = re.compile(r"[\s_]+")
+
+
+def fold_name(name: str) -> str:
+    """The form names are matched in (mode labels, districts): Unicode compatibility
+    form (full-width letters as ASCII), trimmed, case-folded, runs of spaces and ``_`` as
+    one ``-``. ``"Ｊｉａｎｇｂｅｉ"``, ``" jiangbei "`` and ``"JIANGBEI"`` are one name."""
+    return _SEPARATORS.sub("-", unicodedata.normalize("NFKC", name).strip()).casefold()

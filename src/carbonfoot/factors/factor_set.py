@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 from attrs import field, frozen
 
+from carbonfoot._kernels.strings import fold_name
 from carbonfoot.errors import FactorError
 from carbonfoot.factors.model import Factor, ResolvedFactor, Source, freeze
 from carbonfoot.factors.resolve import NotValidError, Resolver
@@ -74,10 +74,14 @@ class FactorSet:
 
     @property
     def districts(self) -> tuple[str, ...]:
-        named = {
-            v.validity.district for vs in self.factors.values() for v in vs if v.validity.district
-        }
-        return ("", *sorted(named))
+        """ "" (everywhere else) and each district some variant names, once per folded name
+        (``Jiangbei`` and ``jiangbei`` are one district), as first written."""
+        named: dict[str, str] = {}
+        for variants in self.factors.values():
+            for variant in variants:
+                if variant.validity.district:
+                    named.setdefault(variant.validity.district_key, variant.validity.district)
+        return ("", *(named[key] for key in sorted(named)))
 
     def factor(self, key: str, day: int | None = None, district: str = "") -> Factor:
         """The variant of ``key`` in force on ``day`` (default today) in ``district``."""
@@ -177,10 +181,11 @@ class FactorSet:
         known = self.districts
         if districts is None or len(known) == 1:
             return np.zeros(size, dtype=np.intp)
-        encoded = pc.utf8_trim_whitespace(districts.cast(pa.string())).dictionary_encode()
-        position = {name: index for index, name in enumerate(known)}
+        encoded = districts.cast(pa.string()).dictionary_encode()
+        position = {fold_name(name): index for index, name in enumerate(known)}
         codes = np.array(
-            [position.get(name or "", 0) for name in encoded.dictionary.to_pylist()] + [0],
+            [position.get(fold_name(name or ""), 0) for name in encoded.dictionary.to_pylist()]
+            + [0],
             dtype=np.intp,
         )
         indices = encoded.indices.fill_null(len(codes) - 1).to_numpy(zero_copy_only=False)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
+from carbonfoot._kernels.strings import fold_name
 from carbonfoot.errors import FactorError, UnitMismatchError
 from carbonfoot.factors.factor_set import FactorSet
 from carbonfoot.factors.model import Factor, Source, Uncertainty, Validity
@@ -140,10 +141,82 @@ def _merged(
         "schema": document.get("schema", base.get("schema")),
         "set": merged_header,
         "sources": {**base.get("sources", {}), **document.get("sources", {})},
-        "factors": {**base.get("factors", {}), **document.get("factors", {})},
+        "factors": _merge_factors(base.get("factors", {}), document.get("factors", {}), path),
         "gwp": {**base.get("gwp", {}), **document.get("gwp", {})},
     }
     return merged, (str(name), *chain)
+
+
+#: Fields that define a factor's number: an override giving one replaces the others.
+_DEFINING: Final = ("value", "product", "divide_by", "sum", "gases")
+#: Fields that describe the number: not inherited by an override that changes it.
+_DESCRIBING: Final = ("source", "locator", "note", "uncertainty")
+
+
+def _merge_factors(base: Mapping[str, Any], child: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The parent's factors with the child's laid over them, variant by variant.
+
+    A child variant with the validity (dates and district, as names are matched) of a
+    parent variant overrides that one field by field, keeping what it does not restate;
+    one with another validity is added beside the parent's (a district's own variant
+    leaves the general value in force everywhere else). A variant that changes the
+    number must name its own source; the parent's locator, note and uncertainty, which
+    describe the old number, are not kept for it.
+    """
+    merged = dict(base)
+    for key, given in child.items():
+        if key not in base or not _is_variants(base[key]) or not _is_variants(given):
+            merged[key] = given  # new, or malformed: the reader says what is wrong
+            continue
+        variants = [dict(variant) for variant in _variants(base[key])]
+        for override in _variants(given):
+            same = [i for i, variant in enumerate(variants) if _same_validity(variant, override)]
+            if same:
+                variants[same[0]] = _overridden(variants[same[0]], override, key, path)
+            else:
+                variants.append(dict(override))
+        merged[key] = variants[0] if len(variants) == 1 else variants
+    return merged
+
+
+def _is_variants(value: Any) -> bool:
+    return isinstance(value, dict) or (
+        isinstance(value, list) and all(isinstance(item, dict) for item in value)
+    )
+
+
+def _variants(value: Any) -> list[dict[str, Any]]:
+    return [value] if isinstance(value, dict) else list(value)
+
+
+def _same_validity(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    def district(variant: Mapping[str, Any]) -> str:
+        return fold_name(str(variant.get("district", "")))
+
+    return (
+        one.get("valid_from") == other.get("valid_from")
+        and one.get("valid_to") == other.get("valid_to")
+        and district(one) == district(other)
+    )
+
+
+def _overridden(
+    parent: Mapping[str, Any], override: Mapping[str, Any], key: str, path: Path
+) -> dict[str, Any]:
+    result = dict(parent)
+    new_number = any(name in override and override[name] != parent.get(name) for name in _DEFINING)
+    if new_number:
+        if "source" not in override:
+            raise FactorError(
+                f"{path}: [factors.{key}]: overrides the number of the factor it inherits, so it "
+                "needs its own source (and locator): the parent's source does not publish it"
+            )
+        for name in (*_DEFINING, *_DESCRIBING):
+            result.pop(name, None)
+    elif "source" in override and override["source"] != parent.get("source"):
+        result.pop("locator", None)  # a locator points into the parent's source
+    result.update(override)
+    return result
 
 
 def _parent_path(path: Path, parent: str, find_parent: ParentFinder | None) -> Path:

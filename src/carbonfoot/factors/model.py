@@ -15,6 +15,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from carbonfoot._kernels.strings import fold_name
 from carbonfoot.times import day_number
 from carbonfoot.units import Dims
 
@@ -83,9 +84,14 @@ class Validity:
         first, end = self.first_day, self.end_day
         return (first is None or day >= first) and (end is None or day < end)
 
+    @property
+    def district_key(self) -> str:
+        """The district as names are matched: case and width folded, trimmed."""
+        return fold_name(self.district)
+
     def overlaps(self, other: Validity) -> bool:
         """Whether two validities share a day and a district."""
-        if self.district != other.district:
+        if self.district_key != other.district_key:
             return False
         start = max(self.first_day or -(10**9), other.first_day or -(10**9))
         end = min(self.end_day or 10**9, other.end_day or 10**9)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from carbonfoot._kernels.strings import fold_name
 from carbonfoot.errors import FactorError
 from carbonfoot.factors.model import DerivationStep, Factor
 from carbonfoot.units import (
@@ -79,16 +80,17 @@ class Resolver:
         variants = self.factors.get(key)
         if not variants:
             raise NotValidError(f"no factor {key!r}")
+        own = fold_name(self.district)
         valid = [
             v
             for v in variants
-            if v.validity.covers(self.day) and v.validity.district in ("", self.district)
+            if v.validity.covers(self.day) and v.validity.district_key in ("", own)
         ]
         if not valid:
             raise NotValidError(
                 f"factor {key!r} is not valid on day {self.day} in {self.district or 'any district'}"
             )
-        valid.sort(key=lambda v: v.validity.district != self.district)
+        valid.sort(key=lambda v: v.validity.district_key != own)
         return valid[0]
 
     def value(self, key: str) -> Value:
