@@ -155,6 +155,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(trip=trips)
     def replay_a_trip(self, trip: ModelTrip) -> None:
+        if trip.uncapped(self.factor_set) is None:  # the ledger's set cannot compute it now
+            assert self.book.credit(self._payload([trip])).rejected == 1
+            return
         if trip.factors != self.factor_set:
             with pytest.raises(TripConflictError, match="factor_set_hash"):
                 self.book.credit(self._payload([trip]))

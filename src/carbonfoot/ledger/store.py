@@ -280,10 +280,12 @@ class SqliteStore(Store):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+    def __init__(self, path: str | Path, *, create: bool = False, _in_place: bool = False) -> None:
         self.path = Path(path)
         self.description = str(self.path)
         _check_sqlite_file(self.path, create=create)
+        if create and not _in_place and not self.path.exists():
+            _create_whole(self.path)
         try:
             self.connection = sqlite3.connect(
                 self.path,
@@ -378,6 +380,26 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _create_whole(path: Path) -> None:
+    """A new ledger file that appears whole: made under a temporary name, then linked into
+    place. Another process creating the same ledger at the same moment never sees a
+    half-made file (an empty file is refused as not a ledger); if it wins, its file stays.
+    """
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.creating"
+    try:
+        SqliteStore(temporary, create=True, _in_place=True).close()
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # made by another process meanwhile: theirs is whole too
+        except OSError:  # no hard links here: renamed if still absent (a narrow race remains)
+            if not path.exists():
+                os.replace(temporary, path)
+    finally:
+        for leftover in (temporary, *(Path(f"{temporary}{end}") for end in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
 
 
 def _check_sqlite_file(path: Path, *, create: bool) -> None:
