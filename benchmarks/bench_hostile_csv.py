@@ -18,6 +18,7 @@ files must give exactly the expected count of bad rows; that is checked before t
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from carbonfoot.demo.synthetic import generate_trips
 from carbonfoot.io import read_trip_file, write_result_file
 
 BREAKS = (b",surplus", b"", b'"', b"\xff")
+_FIRST_DATE = re.compile(rb"\d{4}-\d{2}-\d{2}T")
 
 
 def spoiled(clean: bytes, every: int) -> tuple[bytes, int]:
@@ -53,7 +55,7 @@ def impossible(clean: bytes, every: int) -> tuple[bytes, int]:
     lines = clean.split(b"\n")
     changed = 0
     for index in range(1, len(lines) - 1, every):
-        lines[index] = lines[index].replace(b"2024-05-01T", b"2024-02-30T")
+        lines[index] = _FIRST_DATE.sub(b"2024-02-30T", lines[index], count=1)
         changed += 1
     return b"\n".join(lines), changed
 

@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench_naive.py",
     "bench_single_trip.py",
     "bench_intake.py",
+    "bench_hostile_csv.py",
     "bench_dask.py",
     "bench_ledger.py",
 ]

@@ -41,6 +41,13 @@ RUNS = [
         id="single-trip",
     ),
     pytest.param(
+        "bench_hostile_csv.py",
+        ["--trips", "20000", "--runs", "1"],
+        ["hostile_csv"],
+        (),
+        id="hostile-csv",
+    ),
+    pytest.param(
         "bench_intake.py",
         ["--trips", "20000", "--runs", "1"],
         ["intake_checks_overhead", "gtfs_station_lookup"],

@@ -187,3 +187,19 @@ def test_every_line_is_read_as_the_csv_module_reads_it_or_is_a_bad_row(
         expected = next(csv.reader(io.StringIO(text.decode(), newline="")))
         got = [table.column(c)[index].as_py() for c in range(5)]
         assert got == expected
+
+
+def test_an_odd_quote_in_a_fully_quoted_file_spoils_only_its_line(
+    tmp_path: Path, engine: Engine
+) -> None:
+    def quoted(i: int) -> bytes:
+        return f'"t{i}","u{i}","walk","1.5","2024-05-01T08:{i % 60:02d}:00+08:00"\n'.encode()
+
+    lines = [quoted(i) for i in range(400)]
+    lines[10] = lines[10].replace(b'"u10"', b'""u10"')  # three quotes: one left open
+    lines[300] = lines[300].replace(b'"u300"', b'"u300""')
+    rows = results(engine, write(tmp_path / "trips.csv", lines))
+    assert len(rows) == 400
+    bad = [i for i, r in enumerate(rows) if r["status"] == "bad_row"]
+    assert bad == [10, 300]
+    assert all(r["status"] == "ok" for i, r in enumerate(rows) if i not in bad)

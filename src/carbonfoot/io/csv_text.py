@@ -422,9 +422,27 @@ def _closely(block: bytes, first_line: int, names: list[str], limits: CsvLimits)
     starts = line_starts[first_of]
     ends = line_ends[first_of + lines_of - 1]
     verdict = _judge(block, data, quote_parity, starts, ends, len(names), limits)
-    # A quote left open that swallowed the lines after it into a record of the wrong
-    # width spoils only its own line: the lines are judged one by one.
-    split = (verdict != "") & (lines_of > 1)
+    # A quote left open swallows the lines after it into one record. Such a record is
+    # taken apart, and its lines judged one by one (the open quote spoils only its own
+    # line), when it reads wrong as a whole, or when its second line alone is a row of
+    # the header's width (in a true multi-line value, it holds the value's rest).
+    multi = np.flatnonzero(lines_of > 1)
+    second_alone = np.zeros(starts.size, dtype=np.bool_)
+    if multi.size:
+        second = first_of[multi] + 1
+        second_alone[multi] = (
+            _judge(
+                block,
+                data,
+                quote_parity,
+                line_starts[second],
+                line_ends[second],
+                len(names),
+                limits,
+            )
+            == ""
+        )
+    split = ((verdict != "") | second_alone) & (lines_of > 1)
     if split.any():
         alone = np.flatnonzero(np.repeat(split, lines_of))
         one_start, one_end = line_starts[alone], line_ends[alone]
