@@ -19,6 +19,8 @@ from attrs import frozen
 from carbonfoot.engine import Engine
 from carbonfoot.errors import CarbonfootError, InputError
 from carbonfoot.io import (
+    DEFAULT_FORMAT,
+    TripFormat,
     append_result_file,
     file_format,
     read_trip_file,
@@ -62,6 +64,7 @@ def calc_file(
     scheduler: str | None = None,
     on_bytes: Callable[[int], None] | None = None,
     progress: Progress | None = None,
+    trip_format: TripFormat = DEFAULT_FORMAT,
 ) -> CalcReport:
     """Compute every trip of ``input_path`` into ``output_path`` (``.csv`` or ``.parquet``).
 
@@ -71,7 +74,8 @@ def calc_file(
     values, status and message. ``workers`` runs on a local Dask cluster of that many
     processes, ``scheduler`` on an existing one (needs ``carbonfoot[dask]``).
     ``on_bytes(n)`` is told as the input is read in memory, ``progress(stage, done,
-    total)`` as a streamed run goes on (for progress bars).
+    total)`` as a streamed run goes on (for progress bars). ``trip_format`` says how the
+    input was written (encoding, delimiter, decimal commas, column names).
     """
     source, target = Path(input_path), Path(output_path)
     rejects = None if rejects_path is None else Path(rejects_path)
@@ -91,7 +95,15 @@ def calc_file(
     warnings = _other_factor_content(engine, target, append)
     if on_dask:
         summary = _on_dask(
-            engine, source, target, distance_unit, chunk_rows, rejects, workers, scheduler
+            engine,
+            source,
+            target,
+            distance_unit,
+            chunk_rows,
+            rejects,
+            workers,
+            scheduler,
+            trip_format,
         )
         runner = "dask"
     elif streamed:
@@ -104,10 +116,16 @@ def calc_file(
             rows_per_bucket=4 * chunk_rows,
             rejects_path=rejects,
             progress=progress,
+            trip_format=trip_format,
         )
         runner = "stream"
     else:
-        table = read_trip_file(source, on_bytes=on_bytes)
+        table = read_trip_file(
+            source,
+            on_bytes=on_bytes,
+            trip_format=trip_format,
+            known_columns=engine.provider_columns,
+        )
         results = engine.compute(table, distance_unit=distance_unit)
         if append:
             append_result_file(results.table, target)
@@ -163,6 +181,7 @@ def _on_dask(
     rejects: Path | None,
     workers: int | None,
     scheduler: str | None,
+    trip_format: TripFormat,
 ) -> Summary:
     """The calc job on a Dask cluster: the same rows, order, rejects and summary."""
     try:
@@ -175,7 +194,11 @@ def _on_dask(
     try:
         with on_dask.cluster_client(workers=workers, scheduler=scheduler) as client:
             trips, schema = on_dask.read_trip_file(
-                input_path, partition_rows=partition_rows, client=client
+                input_path,
+                partition_rows=partition_rows,
+                client=client,
+                trip_format=trip_format,
+                known_columns=engine.provider_columns,
             )
             results = on_dask.compute(trips, engine, distance_unit=unit)
             return on_dask.write_results(

@@ -223,6 +223,13 @@ class Engine:
         )
 
     @property
+    def provider_columns(self) -> tuple[str, ...]:
+        """The input columns the distance providers read, beside carbonfoot's own."""
+        return tuple(
+            dict.fromkeys(name for provider in self.distance_providers for name in provider.columns)
+        )
+
+    @property
     def settings(self) -> EngineSettings:
         """How this engine computes and pays, as text (see :class:`EngineSettings`)."""
         spec, params = self._baseline_request

@@ -32,7 +32,7 @@ from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake.columns import ROW_NUMBER_COLUMN, find_column
 from carbonfoot.intake.ids import ids_as_text, repeated_trip_ids, string_hash
-from carbonfoot.io import ResultWriter, file_format, iter_trip_batches
+from carbonfoot.io import DEFAULT_FORMAT, ResultWriter, TripFormat, file_format, iter_trip_batches
 from carbonfoot.results import Summary, merge_summaries
 
 __all__ = ["stream_calc"]
@@ -53,6 +53,7 @@ def stream_calc(
     rejects_path: str | Path | None = None,
     workdir: str | Path | None = None,
     progress: Progress | None = None,
+    trip_format: TripFormat = DEFAULT_FORMAT,
 ) -> Summary:
     """Compute a trip file of any size into ``output_path``; returns the run's summary.
 
@@ -62,7 +63,14 @@ def stream_calc(
     scratch = Path(tempfile.mkdtemp(prefix="carbonfoot-", dir=workdir))
     try:
         return _Streamer(
-            engine, Path(input_path), scratch, distance_unit, chunk_rows, rows_per_bucket, progress
+            engine,
+            Path(input_path),
+            scratch,
+            distance_unit,
+            chunk_rows,
+            rows_per_bucket,
+            progress,
+            trip_format,
         ).run(Path(output_path), None if rejects_path is None else Path(rejects_path))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -78,6 +86,7 @@ class _Streamer:
         chunk_rows: int,
         rows_per_bucket: int,
         progress: Progress | None,
+        trip_format: TripFormat = DEFAULT_FORMAT,
     ) -> None:
         self.engine = engine
         self.source = source
@@ -86,6 +95,7 @@ class _Streamer:
         self.chunk_rows = max(1, chunk_rows)
         self.rows_per_bucket = max(1, rows_per_bucket)
         self.progress = progress or (lambda stage, done, total: None)
+        self.trip_format = trip_format
 
     def run(self, output: Path, rejects: Path | None) -> Summary:
         rows, buckets = self.spill()
@@ -99,7 +109,12 @@ class _Streamer:
     # -- pass 1: spill rows to buckets by user, and (trip id, row) by trip id ---------------
 
     def spill(self) -> tuple[int, int]:
-        batches = iter_trip_batches(self.source, batch_rows=self.chunk_rows)
+        batches = iter_trip_batches(
+            self.source,
+            batch_rows=self.chunk_rows,
+            trip_format=self.trip_format,
+            known_columns=self.engine.provider_columns,
+        )
         first = next(batches, None)
         if first is None:
             raise InputError(f"{self.source}: no rows")

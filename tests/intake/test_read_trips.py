@@ -240,5 +240,5 @@ def test_column_names_match_trimmed_and_case_insensitively(engine: Engine) -> No
 
 
 def test_a_semicolon_file_gets_a_delimiter_hint(engine: Engine) -> None:
-    with pytest.raises(InputError, match="not to be comma-separated"):
+    with pytest.raises(InputError, match=r"seems separated by ';', not commas: give --delimiter"):
         engine.compute(pa.table({"trip_id;user_id;mode;distance;started_at": ["a;u;bus;1;x"]}))

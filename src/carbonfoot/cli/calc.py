@@ -5,11 +5,23 @@ from __future__ import annotations
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from carbonfoot.cli.options import EngineRequest, build_engine, distance_unit_of, engine_options
+from carbonfoot.cli.options import (
+    EngineRequest,
+    FileRequest,
+    build_engine,
+    distance_unit_of,
+    engine_options,
+    trip_file_options,
+    trip_format_of,
+)
 from carbonfoot.cli.render import print_examples, print_summary, progress_bars
+
+if TYPE_CHECKING:
+    from carbonfoot.io import TripFormat
 
 __all__ = ["COMMANDS", "calc", "demo"]
 
@@ -29,6 +41,7 @@ _STREAM_ABOVE_MIB = 1024
     help="Result file, .csv or .parquet.",
 )
 @engine_options
+@trip_file_options
 @click.option(
     "--distance-unit",
     metavar="UNIT",
@@ -69,6 +82,7 @@ def calc(
     input_path: Path,
     output_path: Path,
     request: EngineRequest,
+    files: FileRequest,
     distance_unit: str | None,
     append: bool,
     stream: bool,
@@ -88,6 +102,8 @@ def calc(
 
     file_format(output_path)  # before building the engine: a typo fails at once
     engine, config = build_engine(request)
+    trip_format = trip_format_of(files, config)
+    _say_encoding(input_path, trip_format, quiet)
     with progress_bars(input_path, quiet) as (on_bytes, on_stage):
         report = calc_file(
             engine,
@@ -102,11 +118,24 @@ def calc(
             scheduler=scheduler,
             on_bytes=on_bytes,
             progress=on_stage,
+            trip_format=trip_format,
         )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
         print_summary(report.summary, report.info, report.output, report.seconds)
+
+
+def _say_encoding(input_path: Path, trip_format: TripFormat, quiet: bool) -> None:
+    """A note on stderr when a CSV file is read in an encoding the user did not give."""
+    from carbonfoot.io import csv_encoding, file_format
+
+    if quiet or not input_path.is_file() or file_format(input_path) != ".csv":
+        return
+    if trip_format.encoding is None:
+        encoding = csv_encoding(input_path)
+        if encoding.how == "detected":
+            click.echo(f"note: {input_path} read as {encoding.codec} (detected)", err=True)
 
 
 @click.command()

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from carbonfoot.cli.options import EngineRequest, build_engine, distance_unit_of, engine_options
+from carbonfoot.cli.options import (
+    EngineRequest,
+    FileRequest,
+    build_engine,
+    distance_unit_of,
+    engine_options,
+    trip_file_options,
+    trip_format_of,
+)
 from carbonfoot.cli.render import printable
 from carbonfoot.errors import InputError
 from carbonfoot.money import to_value
@@ -90,6 +98,7 @@ def init(db: str | None) -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
 @_db_option
 @engine_options
+@trip_file_options
 @click.option(
     "--distance-unit", metavar="UNIT", help="Unit of `distance` where a row has none (default km)."
 )
@@ -109,6 +118,7 @@ def credit(
     input_path: Path,
     db: str | None,
     request: EngineRequest,
+    files: FileRequest,
     distance_unit: str | None,
     chunk_rows: int,
     change_settings: str | None,
@@ -121,7 +131,11 @@ def credit(
 
     given = request != EngineRequest()
     engine, config = build_engine(request) if given else (None, {})
-    table = read_trip_file(input_path)
+    table = read_trip_file(
+        input_path,
+        trip_format=trip_format_of(files, config),
+        known_columns=engine.provider_columns if engine is not None else (),
+    )
     with _open(db, engine, create=True) as book:
         report = book.credit(
             table,

@@ -6,6 +6,11 @@ distance-provider options, a config file). :func:`engine_options` declares them 
 hands the command one frozen :class:`EngineRequest`; :func:`build_engine` turns a request
 (and its config file) into an :class:`carbonfoot.Engine`. Commands with fewer options
 (``compare``, the ledger's reads) build a request of their own.
+
+The commands that read a trip file (``calc``, ``ledger credit``, ``uncertainty``,
+``sensitivity``, ``compare``) also take :func:`trip_file_options`: the file's encoding,
+delimiter and column mapping, merged with a config's ``[input]`` and ``[columns]`` tables
+into one :class:`carbonfoot.io.TripFormat` by :func:`trip_format_of`.
 """
 
 from __future__ import annotations
@@ -23,14 +28,18 @@ from carbonfoot.errors import InputError, unknown_message
 
 if TYPE_CHECKING:
     from carbonfoot.engine import Engine
+    from carbonfoot.io import TripFormat
 
 __all__ = [
     "EngineRequest",
+    "FileRequest",
     "build_engine",
     "distance_unit_of",
     "engine_options",
     "parse_params",
     "read_config",
+    "trip_file_options",
+    "trip_format_of",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,7 +54,11 @@ CONFIG_KEYS = (
     "distance",
     "plausibility",
     "ids",
+    "input",
+    "columns",
 )
+#: What a config's ``[input]`` table may say about trip files.
+INPUT_KEYS = ("encoding", "delimiter", "decimal_comma")
 
 
 @frozen
@@ -184,6 +197,7 @@ def read_config(path: Path | None) -> dict[str, Any]:
     for table in ("baseline_params", "distance", "plausibility", "ids"):
         if not isinstance(config.get(table, {}), dict):
             raise InputError(f"{path}: [{table}] must be a table")
+    _check_input(path, config)
     ids = config.get("ids", {})
     if set(ids) - {"fold_case"} or not isinstance(ids.get("fold_case", False), bool):
         raise InputError(
@@ -246,3 +260,100 @@ def build_engine(request: EngineRequest) -> tuple[Engine, dict[str, Any]]:
 def distance_unit_of(option: str | None, config: dict[str, Any]) -> str:
     """The unit of ``distance`` where a row has none: the option, the config, else km."""
     return option or config.get("distance_unit") or "km"
+
+
+def _check_input(path: Path, config: dict[str, Any]) -> None:
+    """``[input]`` and ``[columns]``: the trip file's format, each value of its type."""
+    for table in ("input", "columns"):
+        if not isinstance(config.get(table, {}), dict):
+            raise InputError(f"{path}: [{table}] must be a table")
+    given = config.get("input", {})
+    unknown = sorted(set(given) - set(INPUT_KEYS))
+    if unknown:
+        raise InputError(
+            f"{path}: "
+            + "; ".join(
+                unknown_message(
+                    "key",
+                    f"input.{name}",
+                    [f"input.{k}" for k in INPUT_KEYS],
+                    known_as="[input] takes",
+                )
+                for name in unknown
+            )
+        )
+    for name in ("encoding", "delimiter"):
+        if name in given and not isinstance(given[name], str):
+            raise InputError(f"{path}: input.{name} must be text, got {given[name]!r}")
+    if "decimal_comma" in given and not isinstance(given["decimal_comma"], bool):
+        raise InputError(f"{path}: input.decimal_comma must be true or false")
+    for target, source in config.get("columns", {}).items():
+        if not isinstance(source, str):
+            raise InputError(
+                f"{path}: [columns] maps carbonfoot's column to the file's: "
+                f'{target} = "{source}" (text), got {source!r}'
+            )
+
+
+@frozen
+class FileRequest:
+    """How the command line says a trip file was written; None where it says nothing."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    columns: tuple[str, ...] = ()
+
+
+_FILE_OPTIONS = (
+    click.option(
+        "--encoding",
+        metavar="NAME",
+        help="Text encoding of a CSV file: utf-8, utf-16, gb18030 (GBK), ... (default: detected).",
+    ),
+    click.option(
+        "--delimiter",
+        metavar="CHAR",
+        help="Field delimiter of a CSV file, e.g. ';' or tab (default ','); with one other "
+        "than ',', decimal commas (2,5) are read too.",
+    ),
+    click.option(
+        "--column",
+        "columns",
+        multiple=True,
+        metavar="TARGET=SOURCE",
+        help="Read the file's column SOURCE as carbonfoot's TARGET, e.g. trip_id=id; repeatable.",
+    ),
+)
+
+
+def trip_file_options(function: F) -> F:
+    """Add the trip-file options to a command; it receives them as ``files=FileRequest``."""
+
+    @functools.wraps(function)
+    def gathered(*args: Any, **kwargs: Any) -> Any:
+        files = FileRequest(
+            kwargs.pop("encoding"), kwargs.pop("delimiter"), tuple(kwargs.pop("columns"))
+        )
+        return function(*args, files=files, **kwargs)
+
+    command: Any = gathered
+    for option in reversed(_FILE_OPTIONS):
+        command = option(command)
+    return command  # type: ignore[no-any-return]
+
+
+def trip_format_of(files: FileRequest, config: dict[str, Any]) -> TripFormat:
+    """The trip file's format: the command line over the config's ``[input]`` and
+    ``[columns]`` (a target mapped on the command line replaces the config's mapping)."""
+    from carbonfoot.io import TripFormat
+
+    given = config.get("input", {})
+    columns = dict(config.get("columns", {}))
+    for target, source in parse_params(files.columns, "--column").items():
+        columns[target] = source
+    return TripFormat.from_settings(
+        encoding=files.encoding or given.get("encoding"),
+        delimiter=files.delimiter or given.get("delimiter"),
+        decimal_comma=given.get("decimal_comma"),
+        columns=columns,
+    )

@@ -14,10 +14,13 @@ import click
 
 from carbonfoot.cli.options import (
     EngineRequest,
+    FileRequest,
     build_engine,
     distance_unit_of,
     engine_options,
     parse_params,
+    trip_file_options,
+    trip_format_of,
 )
 from carbonfoot.cli.render import console, print_comparison, print_monte_carlo, print_sensitivity
 from carbonfoot.errors import InputError
@@ -46,12 +49,20 @@ def explain(mode: str, distance: str, request: EngineRequest) -> None:
 
 
 def _evaluator(
-    input_path: Path, engine: Engine, config: dict[str, Any], distance_unit: str | None
+    input_path: Path,
+    engine: Engine,
+    config: dict[str, Any],
+    distance_unit: str | None,
+    files: FileRequest,
 ) -> BatchEvaluator:
     from carbonfoot.io import read_trip_file
     from carbonfoot.research import BatchEvaluator
 
-    table = read_trip_file(input_path)
+    table = read_trip_file(
+        input_path,
+        trip_format=trip_format_of(files, config),
+        known_columns=engine.provider_columns,
+    )
     unit = distance_unit_of(distance_unit, config)
     return BatchEvaluator(engine, engine.prepare(table, distance_unit=unit))
 
@@ -73,6 +84,7 @@ def _evaluator(
     help="Seed: the same seed gives the same numbers.",
 )
 @engine_options
+@trip_file_options
 @_DISTANCE_UNIT
 @click.option(
     "-o",
@@ -86,6 +98,7 @@ def uncertainty(
     draws: int,
     seed: int,
     request: EngineRequest,
+    files: FileRequest,
     distance_unit: str | None,
     output_path: Path | None,
 ) -> None:
@@ -93,7 +106,7 @@ def uncertainty(
     from carbonfoot.research import run_monte_carlo
 
     engine, config = build_engine(request)
-    evaluator = _evaluator(input_path, engine, config, distance_unit)
+    evaluator = _evaluator(input_path, engine, config, distance_unit, files)
     started = time.perf_counter()
     report = run_monte_carlo(evaluator, draws=draws, seed=seed)
     print_monte_carlo(
@@ -131,19 +144,23 @@ def uncertainty(
     help="Swing every factor by +/- this percent (default: each factor's uncertainty range).",
 )
 @engine_options
+@trip_file_options
 @_DISTANCE_UNIT
 def sensitivity(
     input_path: Path,
     output_path: Path | None,
     percent: float | None,
     request: EngineRequest,
+    files: FileRequest,
     distance_unit: str | None,
 ) -> None:
     """Swing each factor across its range, one at a time; rank by effect on savings and credits."""
     from carbonfoot.research import run_sensitivity
 
     engine, config = build_engine(request)
-    report = run_sensitivity(_evaluator(input_path, engine, config, distance_unit), percent=percent)
+    report = run_sensitivity(
+        _evaluator(input_path, engine, config, distance_unit, files), percent=percent
+    )
     print_sensitivity(report)
     if output_path is not None:
         from carbonfoot.research.charts import tornado_chart
@@ -175,6 +192,7 @@ def sensitivity(
     help="Applies to both runs.",
 )
 @click.option("--distance-unit", metavar="UNIT", default="km", show_default=True)
+@trip_file_options
 @click.option(
     "-o",
     "--output",
@@ -189,6 +207,7 @@ def compare_command(
     policies: tuple[str, ...],
     policy_params: tuple[str, ...],
     distance_unit: str,
+    files: FileRequest,
     output_path: Path | None,
 ) -> None:
     """Compare savings and credits of the same trips under two factor sets, baselines or policies."""
@@ -219,9 +238,12 @@ def compare_command(
         )[0]
         for side in (0, 1)
     )
-    comparison = compare(
-        engine_a, engine_b, read_trip_file(input_path), distance_unit=distance_unit
+    trips = read_trip_file(
+        input_path,
+        trip_format=trip_format_of(files, {}),
+        known_columns=engine_a.provider_columns,
     )
+    comparison = compare(engine_a, engine_b, trips, distance_unit=distance_unit)
     print_comparison(comparison)
     if output_path is not None:
         from carbonfoot.research.charts import comparison_chart

@@ -13,7 +13,7 @@ the same rows, columns and types as ``carbonfoot calc`` without Dask writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,27 @@ from carbonfoot.dask.frames import frame_of, rejects_table, result_table
 from carbonfoot.dask.pipeline import DaskResults
 from carbonfoot.errors import InputError
 from carbonfoot.intake.columns import BAD_ROW_COLUMN
-from carbonfoot.io import ResultWriter, csv_header, file_format, first_line, iter_trip_batches
+from carbonfoot.io import (
+    DEFAULT_FORMAT,
+    ResultWriter,
+    TripFormat,
+    csv_header,
+    file_format,
+    first_line,
+    iter_trip_batches,
+)
 from carbonfoot.results import Summary
 
 __all__ = ["read_trip_file", "write_results"]
 
 
 def read_trip_file(
-    path: str | Path, *, partition_rows: int = 500_000, client: Client | None = None
+    path: str | Path,
+    *,
+    partition_rows: int = 500_000,
+    client: Client | None = None,
+    trip_format: TripFormat = DEFAULT_FORMAT,
+    known_columns: Iterable[str] = (),
 ) -> tuple[dd.DataFrame, pa.Schema]:
     """A trip file as a Dask DataFrame of about ``partition_rows`` rows a partition.
 
@@ -48,9 +61,14 @@ def read_trip_file(
     kind = file_format(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if kind == ".parquet" and trip_format.columns:
+        raise InputError(
+            f"{path}: a column mapping on Dask applies to CSV files; rename the Parquet "
+            "file's columns, or run without --workers"
+        )
     if kind == ".parquet":
         return _read_parquet(path, max(1, partition_rows))
-    return _read_csv(path, max(1, partition_rows), client)
+    return _read_csv(path, max(1, partition_rows), client, trip_format, tuple(known_columns))
 
 
 class _ParquetGroups:
@@ -98,14 +116,21 @@ def _read_parquet(path: Path, partition_rows: int) -> tuple[dd.DataFrame, pa.Sch
 
 
 def _read_csv(
-    path: Path, partition_rows: int, client: Client | None
+    path: Path,
+    partition_rows: int,
+    client: Client | None,
+    trip_format: TripFormat,
+    known: tuple[str, ...],
 ) -> tuple[dd.DataFrame, pa.Schema]:
-    header = csv_header(path)
+    header = csv_header(path, trip_format, known)
     if not header:
         raise InputError(f"{path}: empty file, no header row")
     schema = pa.schema([(name, pa.string()) for name in (*header, BAD_ROW_COLUMN)])
     parts: list[Any] = []
-    for table in _partitions(iter_trip_batches(path, batch_rows=partition_rows), partition_rows):
+    batches = iter_trip_batches(
+        path, batch_rows=partition_rows, trip_format=trip_format, known_columns=known
+    )
+    for table in _partitions(batches, partition_rows):
         schema = table.schema
         frame = frame_of(table)
         parts.append(client.scatter(frame, hash=False) if client is not None else delayed(frame))

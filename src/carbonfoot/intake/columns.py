@@ -70,7 +70,11 @@ def match_columns(found: Sequence[str], *, optional_distance: bool = False) -> d
     if missing:
         hint = ""
         if len(found) == 1 and any(mark in found[0] for mark in (";", "\t", "|")):
-            hint = "; the file seems not to be comma-separated (CSV input must use commas)"
+            mark = next(mark for mark in (";", "\t", "|") if mark in found[0])
+            hint = (
+                f"; the file seems separated by {mark!r}, not commas: give --delimiter "
+                f"{'tab' if mark == chr(9) else repr(mark)}"
+            )
         raise InputError(
             f"missing column(s) {', '.join(missing)}; trips need {', '.join(REQUIRED_COLUMNS)} "
             f"(found: {', '.join(found) or 'none'}){hint}"

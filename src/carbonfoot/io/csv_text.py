@@ -43,7 +43,6 @@ __all__ = ["BAD_ROW_COLUMN", "CsvLimits", "iter_csv_tables", "read_csv_header", 
 
 _QUOTE: Final = ord('"')
 _NEWLINE: Final = ord("\n")
-_COMMA: Final = ord(",")
 #: Bytes pyarrow parses per thread; a longer row sends its block to the closer look.
 _PYARROW_BLOCK: Final = 4 << 20
 #: Bytes of a refused block tried with pyarrow at a time, before looking at rows closely.
@@ -79,12 +78,26 @@ class _Header:
     end: int  # byte offset where the first data row starts
 
 
-def read_csv_header(path: Path, limits: CsvLimits = DEFAULT_LIMITS) -> list[str]:
+@frozen
+class _Layout:
+    """What a row looks like: the header's names and the byte that separates fields."""
+
+    names: list[str]
+    delimiter: str = ","
+
+    @property
+    def separator(self) -> int:
+        return ord(self.delimiter)
+
+
+def read_csv_header(
+    path: Path, limits: CsvLimits = DEFAULT_LIMITS, *, delimiter: str = ","
+) -> list[str]:
     """The column names of a CSV file's header row (a byte-order mark dropped)."""
-    return _header(path, limits).names
+    return _header(path, limits, delimiter).names
 
 
-def _header(path: Path, limits: CsvLimits) -> _Header:
+def _header(path: Path, limits: CsvLimits, delimiter: str = ",") -> _Header:
     with path.open("rb") as handle:
         start = handle.read(limits.max_header_bytes + 1)
     end = _record_end(start, 0)
@@ -100,9 +113,10 @@ def _header(path: Path, limits: CsvLimits) -> _Header:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}: the header is not UTF-8 text (byte {exc.start + 1}); save the file as UTF-8"
+            f"{path}: the header is not UTF-8 text (byte {exc.start + 1}); give the file's "
+            "encoding with --encoding (e.g. gb18030, utf-16, latin-1), or save it as UTF-8"
         ) from None
-    names = next(csv.reader(io.StringIO(text, newline="")), [])
+    names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
     reserved = [name for name in names if name.strip().startswith(RESERVED_PREFIX)]
     if reserved:
         raise InputError(
@@ -137,23 +151,30 @@ def read_csv_table(
     limits: CsvLimits = DEFAULT_LIMITS,
     on_bytes: Callable[[int], None] | None = None,
     block_bytes: int = 64 << 20,
+    delimiter: str = ",",
 ) -> pa.Table:
     """The whole file as a table of text columns plus :data:`BAD_ROW_COLUMN`.
 
     Without a progress callback the file is first given to pyarrow whole (its own
     threads and blocks); only if some row needs a closer look is it read block by block.
     """
-    header = _header(path, limits)
+    header = _header(path, limits, delimiter)
     if not header.names:
         raise InputError(f"{path}: empty file, no header row")
+    layout = _Layout(header.names, delimiter)
     tried = on_bytes is None
     if tried:
-        table = whole_with_pyarrow(str(path), header.names, limits, skip_header=True)
+        table = whole_with_pyarrow(str(path), layout, limits, skip_header=True)
         if table is not None:
             return table
     tables = list(
         iter_csv_tables(
-            path, limits=limits, block_bytes=block_bytes, on_bytes=on_bytes, whole_first=not tried
+            path,
+            limits=limits,
+            block_bytes=block_bytes,
+            on_bytes=on_bytes,
+            whole_first=not tried,
+            delimiter=delimiter,
         )
     )
     return pa.concat_tables(tables) if tables else _text_table(header.names)
@@ -166,6 +187,7 @@ def iter_csv_tables(
     block_bytes: int,
     on_bytes: Callable[[int], None] | None = None,
     whole_first: bool = True,
+    delimiter: str = ",",
 ) -> Iterator[pa.Table]:
     """The file's rows as tables of about ``block_bytes`` of text each, in order.
 
@@ -173,21 +195,21 @@ def iter_csv_tables(
     file is known to hold bad rows): then it goes straight to the closer look, which
     still hands pyarrow the pieces it can take.
     """
-    header = _header(path, limits)
+    header = _header(path, limits, delimiter)
     if not header.names:
         raise InputError(f"{path}: empty file, no header row")
-    names = header.names
+    layout = _Layout(header.names, delimiter)
     lines = _LineCounter(path)
     if on_bytes is not None:
         on_bytes(header.end)
     for block, offset in _blocks(path, header.end, block_bytes, limits):
         table = (
-            whole_with_pyarrow(pa.BufferReader(pa.py_buffer(block)), names, limits)
+            whole_with_pyarrow(pa.BufferReader(pa.py_buffer(block)), layout, limits)
             if whole_first
             else None
         )
         if table is None:
-            table = _careful(bytes(block), lines.line_at(offset), names, limits)
+            table = _careful(bytes(block), lines.line_at(offset), layout, limits)
         if on_bytes is not None:
             on_bytes(len(block))
         if table.num_rows:
@@ -271,14 +293,14 @@ def _last_record_end(data: bytes) -> int | None:
 
 
 def whole_with_pyarrow(
-    source: pa.NativeFile | str, names: list[str], limits: CsvLimits, *, skip_header: bool = False
+    source: pa.NativeFile | str, layout: _Layout, limits: CsvLimits, *, skip_header: bool = False
 ) -> pa.Table | None:
     """``source`` parsed by pyarrow in one go (threads), or None if any row needs a closer
     look: a row of the wrong width, an unclosed quote, bytes that are not UTF-8, a cell
     over the field limit."""
     skipped: list[str] = []
     try:
-        table = _pyarrow(source, names, skipped, skip_header)
+        table = _pyarrow(source, layout, skipped, skip_header)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     if skipped or not _fields_fit(table, limits):
@@ -307,32 +329,34 @@ def _invalid_rows_noted(skipped: list[str]) -> Iterator[None]:
 
 
 def _pyarrow(
-    source: pa.NativeFile | str, names: list[str], skipped: list[str], skip_header: bool
+    source: pa.NativeFile | str, layout: _Layout, skipped: list[str], skip_header: bool
 ) -> pa.Table:
     def skip(row: pa_csv.InvalidRow) -> str:
         skipped.append(row.text)
         return "skip"
 
     with _invalid_rows_noted(skipped):
-        return _read(source, names, skip, skip_header)
+        return _read(source, layout, skip, skip_header)
 
 
 def _read(
     source: pa.NativeFile | str,
-    names: list[str],
+    layout: _Layout,
     skip: Callable[[pa_csv.InvalidRow], str],
     skip_header: bool,
 ) -> pa.Table:
     return pa_csv.read_csv(
         source,
         read_options=pa_csv.ReadOptions(
-            column_names=names,
+            column_names=layout.names,
             skip_rows=1 if skip_header else 0,
             block_size=_PYARROW_BLOCK,
             use_threads=True,
         ),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=False, invalid_row_handler=skip),
-        convert_options=_all_text(names),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=layout.delimiter, newlines_in_values=False, invalid_row_handler=skip
+        ),
+        convert_options=_all_text(layout.names),
     )
 
 
@@ -369,7 +393,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def _careful(block: bytes, first_line: int, names: list[str], limits: CsvLimits) -> pa.Table:
+def _careful(block: bytes, first_line: int, layout: _Layout, limits: CsvLimits) -> pa.Table:
     """A block pyarrow refused, in pieces of about :data:`_PIECE_BYTES` cut at record
     ends: pyarrow takes the pieces it can, and only the others are looked at closely."""
     tables = []
@@ -379,12 +403,12 @@ def _careful(block: bytes, first_line: int, names: list[str], limits: CsvLimits)
         piece = memoryview(block)[start:end]
         table = None
         if refused < 3:
-            table = whole_with_pyarrow(pa.BufferReader(pa.py_buffer(piece)), names, limits)
+            table = whole_with_pyarrow(pa.BufferReader(pa.py_buffer(piece)), layout, limits)
             refused = 0 if table is not None else refused + 1
         if table is None:
             line += block.count(b"\n", counted, start)
             counted = start
-            table = _closely(bytes(piece), line, names, limits)
+            table = _closely(bytes(piece), line, layout, limits)
         tables.append(table)
     return pa.concat_tables(tables)
 
@@ -404,7 +428,7 @@ def _pieces(block: bytes) -> Iterator[tuple[int, int]]:
         start += cut
 
 
-def _closely(block: bytes, first_line: int, names: list[str], limits: CsvLimits) -> pa.Table:
+def _closely(block: bytes, first_line: int, layout: _Layout, limits: CsvLimits) -> pa.Table:
     """Each record of ``block`` judged with array operations over its bytes."""
     data = np.frombuffer(block, dtype=np.uint8)
     # Quotes seen before each offset, modulo 2 (offsets 0 .. len, one byte each).
@@ -421,7 +445,7 @@ def _closely(block: bytes, first_line: int, names: list[str], limits: CsvLimits)
     lines_of = np.diff(np.r_[first_of, line_starts.size])
     starts = line_starts[first_of]
     ends = line_ends[first_of + lines_of - 1]
-    verdict = _judge(block, data, quote_parity, starts, ends, len(names), limits)
+    verdict = _judge(block, data, quote_parity, starts, ends, layout, limits)
     # A quote left open swallows the lines after it into one record. Such a record is
     # taken apart, and its lines judged one by one (the open quote spoils only its own
     # line), when it reads wrong as a whole, or when its second line alone is a row of
@@ -437,7 +461,7 @@ def _closely(block: bytes, first_line: int, names: list[str], limits: CsvLimits)
                 quote_parity,
                 line_starts[second],
                 line_ends[second],
-                len(names),
+                layout,
                 limits,
             )
             == ""
@@ -450,7 +474,7 @@ def _closely(block: bytes, first_line: int, names: list[str], limits: CsvLimits)
         ends = np.r_[ends[~split], one_end]
         verdict = np.r_[
             verdict[~split],
-            _judge(block, data, quote_parity, one_start, one_end, len(names), limits),
+            _judge(block, data, quote_parity, one_start, one_end, layout, limits),
         ]
         order = np.argsort(starts, kind="stable")
         starts, ends, verdict = starts[order], ends[order], verdict[order]
@@ -460,7 +484,7 @@ def _closely(block: bytes, first_line: int, names: list[str], limits: CsvLimits)
     kept = (length > 1) | ((length == 1) & ~carriage)
     starts, ends, verdict = starts[kept], ends[kept], verdict[kept]
     lines = first_line + np.searchsorted(newlines, starts)
-    return _assemble(block, starts, ends, verdict, lines, names)
+    return _assemble(block, starts, ends, verdict, lines, layout)
 
 
 def _judge(
@@ -469,14 +493,15 @@ def _judge(
     quote_parity: npt.NDArray[np.uint8],
     starts: IntArray,
     ends: IntArray,
-    width: int,
+    layout: _Layout,
     limits: CsvLimits,
 ) -> npt.NDArray[np.object_]:
-    """Per record: "" if it reads as a row of ``width`` fields, else what is wrong."""
+    """Per record: "" if it reads as a row of the header's width, else what is wrong."""
+    width = len(layout.names)
     verdict = np.full(starts.size, "", dtype=object)
     if starts.size == 0:
         return verdict
-    commas = np.flatnonzero(data == _COMMA)
+    commas = np.flatnonzero(data == layout.separator)
     owner = np.searchsorted(starts, commas, side="right") - 1
     inside = (owner >= 0) & (commas < ends[np.maximum(owner, 0)])
     commas, owner = commas[inside], owner[inside]
@@ -508,20 +533,20 @@ def _assemble(
     ends: IntArray,
     verdict: npt.NDArray[np.object_],
     lines: IntArray,
-    names: list[str],
+    layout: _Layout,
 ) -> pa.Table:
     """The good records parsed by pyarrow, the bad ones rows of nulls in their places."""
     while True:  # pyarrow may still disagree about a row or find bytes not UTF-8
         good = np.flatnonzero(verdict == "")
         try:
-            table = _parse_records(block, starts, ends, verdict == "", names)
+            table = _parse_records(block, starts, ends, verdict == "", layout)
             break
         except _RefusedError as exc:
             verdict[good[exc.rows]] = exc.reason
     bad = np.flatnonzero(verdict != "")
     position = np.full(starts.size, table.num_rows, dtype=np.int64)  # bad: the null row
     position[good] = np.arange(good.size)
-    padded = pa.concat_tables([table, _text_table(names, 1, bad_rows=False)])
+    padded = pa.concat_tables([table, _text_table(layout.names, 1, bad_rows=False)])
     result = padded.take(pa.array(position))
     messages = np.full(starts.size, None, dtype=object)
     messages[bad] = [
@@ -570,12 +595,12 @@ class _RefusedError(Exception):
 
 
 def _parse_records(
-    block: bytes, all_starts: IntArray, all_ends: IntArray, good: BoolArray, names: list[str]
+    block: bytes, all_starts: IntArray, all_ends: IntArray, good: BoolArray, layout: _Layout
 ) -> pa.Table:
     """The good records (read as of the header's width), parsed by pyarrow as bytes and
     decoded; the rows it refuses are raised as indices among the good ones."""
     if not good.any():
-        return _text_table(names, bad_rows=False)
+        return _text_table(layout.names, bad_rows=False)
     clean, offsets = _gather(block, all_starts, all_ends, good)
     skipped: list[str] = []
 
@@ -584,7 +609,7 @@ def _parse_records(
         return "skip"
 
     with _invalid_rows_noted(skipped):
-        table = _read_records(clean, names, skip)
+        table = _read_records(clean, layout, skip)
     if skipped:
         raise _RefusedError(
             _records_holding(clean, offsets, skipped), "is not a CSV row pyarrow can read"
@@ -599,19 +624,23 @@ def _parse_records(
         undecodable |= bad
     if undecodable.any():
         raise _RefusedError(np.flatnonzero(undecodable), "is not valid UTF-8 text")
-    return pa.Table.from_arrays(columns, names=names)
+    return pa.Table.from_arrays(columns, names=layout.names)
 
 
 def _read_records(
-    clean: bytes, names: list[str], skip: Callable[[pa_csv.InvalidRow], str]
+    clean: bytes, layout: _Layout, skip: Callable[[pa_csv.InvalidRow], str]
 ) -> pa.Table:
     return pa_csv.read_csv(
         pa.BufferReader(pa.py_buffer(clean)),
         read_options=pa_csv.ReadOptions(
-            column_names=names, use_threads=False, block_size=max(1 << 20, len(clean) + 1)
+            column_names=layout.names,
+            use_threads=False,
+            block_size=max(1 << 20, len(clean) + 1),
         ),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
-        convert_options=_all_text(names, pa.binary()),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=skip
+        ),
+        convert_options=_all_text(layout.names, pa.binary()),
     )
 
 
