@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench_hostile_csv.py",
     "bench_dask.py",
     "bench_ledger.py",
+    "bench_startup.py",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ from carbonfoot.plugins import default_catalog
 # stays out (tests that install a plugin pass their own CARBONFOOT_PLUGINS).
 BUILT_IN_PLUGINS = "active-modes,public-transport-modes,private-vehicle-modes,factor-sets,green-credit,carbon-coin,baselines,distance-providers,distance-gtfs"
 os.environ["CARBONFOOT_PLUGINS"] = BUILT_IN_PLUGINS
+# Validated factor sets are cached on disk; the suite keeps its own cache, not the user's.
+os.environ.setdefault("CARBONFOOT_CACHE_DIR", tempfile.mkdtemp(prefix="carbonfoot-cache-"))
 
 settings.register_profile("default", deadline=None, max_examples=100)
 settings.register_profile(

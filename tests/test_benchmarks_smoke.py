@@ -48,6 +48,13 @@ RUNS = [
         id="hostile-csv",
     ),
     pytest.param(
+        "bench_startup.py",
+        ["--runs", "1"],
+        ["startup"],
+        (),
+        id="startup",
+    ),
+    pytest.param(
         "bench_intake.py",
         ["--trips", "20000", "--runs", "1"],
         ["intake_checks_overhead", "gtfs_station_lookup"],

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carbonfoot.errors import FactorError, InputError, UnitMismatchError
-from carbonfoot.units import DISTANCE_UNITS, distance_unit_to_km, parse_factor_quantity
+from carbonfoot.units import (
+    BASE_PER_CANONICAL,
+    CANONICAL_UNITS,
+    DISTANCE_UNITS,
+    KM_PER_UNIT,
+    distance_unit_to_km,
+    parse_factor_quantity,
+    registry,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +106,43 @@ def test_a_wrong_dimension_is_a_unit_mismatch_and_a_type_error() -> None:
         parse_factor_quantity("5 km", where="here")
     assert isinstance(caught.value, TypeError)
     assert isinstance(caught.value, FactorError)
+
+
+@pytest.mark.parametrize("unit", sorted(set(DISTANCE_UNITS.values())))
+def test_the_kilometres_known_without_pint_are_pints_own(unit: str) -> None:
+    ureg = registry()
+    assert unit in KM_PER_UNIT, f"{unit}: add it to KM_PER_UNIT"
+    assert KM_PER_UNIT[unit] == float(ureg.Quantity(1.0, unit).to("kilometer").magnitude)
+
+
+def test_pint_is_imported_without_dask_and_dask_still_imports_after() -> None:
+    code = (
+        "import sys; from carbonfoot.units import registry; registry();"
+        "assert 'pint' in sys.modules; assert 'dask' not in sys.modules, 'dask came with pint';"
+        "import dask; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("kind", sorted(CANONICAL_UNITS))
+def test_the_canonical_magnitudes_known_without_pint_are_pints_own(kind: str) -> None:
+    unit = CANONICAL_UNITS[kind]
+    from_pint = float(registry().Quantity(1.0, unit).to_base_units().magnitude) if unit else 1.0
+    assert BASE_PER_CANONICAL[kind] == from_pint
+
+
+@given(
+    st.floats(min_value=0, max_value=1e9, allow_nan=False),
+    st.sampled_from(["m", "km", "metres", "Kilometers", "meter"]),
+)
+def test_lengths_read_without_pint_are_what_pint_reads(value: float, unit: str) -> None:
+    from carbonfoot.units import parse_any_quantity
+
+    text = f"{value!r} {unit}"
+    fast = parse_any_quantity(text, where="test")
+    spelled = DISTANCE_UNITS[unit.casefold()]
+    assert fast[0] == float(
+        registry().Quantity(float(repr(value)), spelled).to_base_units().magnitude
+    )
+    assert fast[1] == (("[length]", 1),)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
@@ -112,14 +113,42 @@ _UNIT_EXPR = rf"{_UNIT_NAME}{_POWER}(?:\s*[*/]\s*{_UNIT_NAME}{_POWER})*"
 _QUANTITY_RE: Final = re.compile(rf"^\s*(?P<number>{_NUMBER})\s*(?P<unit>{_UNIT_EXPR})?\s*$")
 
 
+#: Libraries pint looks for at import to support their arrays (``pint.compat``); carbonfoot
+#: hands pint plain floats only, and importing Dask alone takes longer than all of NumPy.
+_PINT_INTEGRATIONS: Final = ("dask", "scipy", "xarray", "uncertainties", "babel", "mip")
+
+
+def _import_pint() -> Any:
+    """pint, imported without its optional array integrations (see :data:`_PINT_INTEGRATIONS`).
+
+    A name mapped to None in ``sys.modules`` reads as "not installed" to ``import`` and to
+    ``importlib.util.find_spec``; the entries are removed again at once, so the libraries
+    import normally for whoever wants them later.
+    """
+    if "pint" in sys.modules:
+        return sys.modules["pint"]
+    hidden = [name for name in _PINT_INTEGRATIONS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import pint
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return pint
+
+
 @functools.cache
 def registry() -> pint.UnitRegistry[Any]:
     """The one pint registry of carbonfoot, built on first use from ``units.txt``."""
-    import pint
-
+    library = _import_pint()
     definitions = resources.files("carbonfoot").joinpath("units.txt")
     with resources.as_file(definitions) as path:
-        return pint.UnitRegistry(str(path), autoconvert_offset_to_baseunit=False)
+        built: pint.UnitRegistry[Any] = library.UnitRegistry(
+            str(path), autoconvert_offset_to_baseunit=False
+        )
+    return built
 
 
 Dims = tuple[tuple[str, int], ...]
@@ -153,13 +182,22 @@ _KINDS: Final[dict[Dims, str]] = {
 }
 
 
-@functools.cache
+#: The registry base-unit magnitude of one canonical unit of each kind, as ``units.txt``
+#: defines them (base units gram, meter, second; a joule is 1000 g m^2/s^2): g/km is
+#: 1e-3 g/m; Wh/km is 3600 J per 1000 m, 3600 g m/s^2; g/Wh is 1/3.6e6 s^2/m^2. Known
+#: here so that building a factor table from a cached set does not build pint's
+#: registry; a test checks each against pint.
+BASE_PER_CANONICAL: Final[dict[str, float]] = {
+    "emission_intensity": 1e-3,
+    "energy_intensity": 3600.0,
+    "carbon_intensity": 1 / 3.6e6,
+    "count": 1.0,
+}
+
+
 def base_per_canonical(kind: str) -> float:
     """The registry base-unit magnitude of one canonical unit of ``kind``."""
-    canonical = CANONICAL_UNITS[kind]
-    if not canonical:
-        return 1.0
-    return float(registry().Quantity(1.0, canonical).to_base_units().magnitude)
+    return BASE_PER_CANONICAL[kind]
 
 
 def describe_dims(dims: Dims) -> str:
@@ -178,9 +216,17 @@ def parse_any_quantity(text: object, *, where: str) -> tuple[float, Dims, str]:
     :func:`parse_factor_quantity` (grammar, unknown unit, non-finite, negative).
     """
     magnitude, unit_text = _parse_number_and_unit(text, where=where)
+    metres = _METRES_PER_UNIT.get(DISTANCE_UNITS.get(normalise_unit_spelling(unit_text), ""))
+    if metres is not None:  # a length in metres or kilometres: pint's answer, without pint
+        return magnitude * metres, (("[length]", 1),), unit_text
     unit = _parse_unit(unit_text, where=where)
     base = registry().Quantity(magnitude, unit).to_base_units().magnitude
     return float(base), dims_of(unit), unit_text
+
+
+#: Base units (metres) per metre and per kilometre, for the quantities settings give most
+#: often (a step length, a walking distance); a test checks them against pint.
+_METRES_PER_UNIT: Final[dict[str, float]] = {"meter": 1.0, "kilometer": 1000.0}
 
 
 def _parse_number_and_unit(text: object, *, where: str) -> tuple[float, str]:
@@ -201,8 +247,7 @@ def _parse_number_and_unit(text: object, *, where: str) -> tuple[float, str]:
 
 
 def _parse_unit(unit_text: str, *, where: str) -> Any:
-    import pint
-
+    pint = _import_pint()
     ureg = registry()
     try:
         return ureg.parse_units(unit_text) if unit_text else ureg.dimensionless
@@ -252,9 +297,26 @@ def parse_factor_quantity(
     return float(value), unit_text, dimension
 
 
+#: Kilometres in one of each registry unit of :data:`DISTANCE_UNITS`, as ``units.txt``
+#: defines them (its sources: SI; the international yard and pound agreement, 1959; the
+#: International Hydrographic Conference, 1929). Known here so that reading a distance
+#: does not build pint's registry; a test checks each against pint.
+KM_PER_UNIT: Final[dict[str, float]] = {
+    "kilometer": 1.0,
+    "meter": 0.001,
+    "mile": 1.609344,
+    "yard": 0.0009144,
+    "foot": 0.0003048,
+    "nautical_mile": 1.852,
+}
+
+
 @functools.cache
 def km_per_unit(registry_unit: str) -> float:
-    """Kilometres in one ``registry_unit`` (a value of :data:`DISTANCE_UNITS`), via pint."""
+    """Kilometres in one ``registry_unit`` (a value of :data:`DISTANCE_UNITS`)."""
+    known = KM_PER_UNIT.get(registry_unit)
+    if known is not None:
+        return known
     ureg = registry()
     return float(ureg.Quantity(1.0, registry_unit).to("kilometer").magnitude)
 

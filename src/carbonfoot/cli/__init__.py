@@ -47,6 +47,9 @@ class CarbonfootGroup(click.Group):
 @click.version_option(package_name="carbonfoot")
 def main() -> None:
     """carbonfoot: CO2 savings of low-carbon trips, and the credits or coins they earn."""
+    from carbonfoot._kernels.deferred_pandas import defer_pandas
+
+    defer_pandas()  # a command that never holds a pandas object does not import pandas
 
 
 def _add_commands() -> None:

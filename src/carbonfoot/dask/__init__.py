@@ -33,9 +33,12 @@ try:
 except ImportError as _missing:  # pragma: no cover - exercised without the extra installed
     raise ImportError(MISSING_DASK) from _missing
 
+from carbonfoot._kernels.deferred_pandas import engage_pandas  # noqa: E402
 from carbonfoot.dask.cluster import cluster_client  # noqa: E402
 from carbonfoot.dask.files import read_trip_file, write_results  # noqa: E402
 from carbonfoot.dask.pipeline import DaskResults, compute  # noqa: E402
+
+engage_pandas()  # Dask's partitions are pandas frames: pyarrow must know them as such
 
 __all__ = [
     "MISSING_DASK",

@@ -19,6 +19,7 @@ from typing import Any, Final, cast
 
 from carbonfoot._kernels.strings import fold_name
 from carbonfoot.errors import FactorError, UnitMismatchError
+from carbonfoot.factors.cache import cached
 from carbonfoot.factors.factor_set import FactorSet
 from carbonfoot.factors.model import Factor, Source, Uncertainty, Validity
 from carbonfoot.units import Dims, describe_dims, kind_of, multiply_dims, parse_any_quantity
@@ -111,9 +112,13 @@ def load_factor_set(
     """
     path = Path(path)
     document, chain = _merged(path, find_parent, ())
-    factor_set = _Reader(path, document).read(expected_name, chain)
-    factor_set.check_resolvable()
-    return factor_set
+
+    def build() -> FactorSet:
+        factor_set = _Reader(path, document).read(expected_name, chain)
+        factor_set.check_resolvable()
+        return factor_set
+
+    return cached(document, (str(path.resolve()), *chain), expected_name, build)
 
 
 def _merged(

@@ -145,14 +145,13 @@ def recorded_factor_sets(path: str | Path) -> set[tuple[str, str]]:
             table = pa_csv.read_csv(path, convert_options=options)
     except (pa.ArrowInvalid, OSError, KeyError, InputError):
         return set()
-    pairs = table.group_by(["factor_set", "factor_set_hash"]).aggregate([])
+    # Distinct pairs without Table.group_by, which loads pyarrow's query engine (and
+    # pandas with it): seconds of start-up for a handful of values.
+    names, digests = (pc.cast(table.column(name), pa.string()) for name in table.column_names)
+    pairs = pc.unique(pc.binary_join_element_wise(names, digests, pa.scalar("\x1f")))
     return {
-        (str(name), str(digest))
-        for name, digest in zip(
-            pairs.column("factor_set").to_pylist(),
-            pairs.column("factor_set_hash").to_pylist(),
-            strict=True,
-        )
+        (name, digest)
+        for name, _, digest in (str(pair).partition("\x1f") for pair in pairs.to_pylist())
     }
 
 
