@@ -36,7 +36,7 @@ def test_gtfs_paths_match_the_hand_computation(catalog: Catalog) -> None:
     assert rows[3]["distance_km"] == pytest.approx(
         3 * HOP_KM, rel=1e-12
     )  # southbound trips exist too
-    assert [row["distance_source"] for row in rows[:4]] == ["gtfs"] * 4
+    assert [row["distance_source"] for row in rows[:4]] == ["gtfs-hops"] * 4
     assert rows[4]["status"] == "bad_distance"
     assert "not a stop of the GTFS feed" in str(rows[4]["message"])
 
