@@ -16,9 +16,10 @@ great circle is the unit's size in km times the line's circuity (>= 1 up to roun
 km, m, mi and ft, the unit taken is the one that puts that median circuity in
 :data:`CIRCUITY`; these four are at least 1.6 times apart, so at most one fits. When none
 does (distances in yards, or not along the trip at all), the feed's distances are not
-used, and the shape is. A hop whose feed distance is missing, negative, or shorter than
-:data:`MIN_OF_GREAT_CIRCLE` of its great circle (impossible along a track) is measured
-along the shape instead.
+used, and the shape is. A hop whose feed distance is missing (or negative) is measured
+along the shape; one whose feed distance is shorter than :data:`MIN_OF_GREAT_CIRCLE` of
+its great circle (impossible along a track: the feed's figures or its stop positions are
+wrong there) is taken as the great circle, the least it can be, not the shape's figure.
 """
 
 from __future__ import annotations
@@ -122,8 +123,12 @@ def measure_hops(
     feed_km = given * unit_km if unit_km is not None else np.full(hop.size, np.nan)
     shape_km = along[end] - along[start]
     with np.errstate(invalid="ignore"):
-        feed_ok = np.isfinite(feed_km) & (feed_km >= MIN_OF_GREAT_CIRCLE * straight)
-        shape_ok = np.isfinite(shape_km) & (shape_km >= 0)
+        feed_given = np.isfinite(feed_km) & (feed_km >= 0)
+        feed_ok = feed_given & (feed_km >= MIN_OF_GREAT_CIRCLE * straight)
+        # A feed distance shorter than the straight line is wrong, and the shape (which
+        # disagrees with it) is not taken over it either: the straight line, the least
+        # the hop can be, is.
+        shape_ok = ~feed_given & np.isfinite(shape_km) & (shape_km >= 0)
     method = np.where(feed_ok, FEED, np.where(shape_ok, SHAPE, HOPS)).astype(np.int8)
     km = np.where(feed_ok, feed_km, np.where(shape_ok, shape_km, straight))
     valid = np.isfinite(km)
