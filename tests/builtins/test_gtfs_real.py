@@ -9,6 +9,7 @@ with the csv module and a haversine written below, not from the provider.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import shutil
 from pathlib import Path
@@ -74,7 +75,7 @@ def along_shape_km(
     ``end`` (each on its nearest segment, found in a flat frame about the stop: shapes
     here have segments up to 900 m long, so nearest points would not do)."""
     cumulative = [0.0]
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         cumulative.append(cumulative[-1] + haversine_km(a, b))
 
     def foot(stop: tuple[float, float], first: int) -> tuple[int, float]:
@@ -121,7 +122,7 @@ def test_median_trip_is_within_3_percent_of_the_length_along_its_shape(
     straight = [
         sum(
             haversine_km(where[a["stop_id"]], where[b["stop_id"]])
-            for a, b in zip(stops, stops[1:], strict=False)
+            for a, b in itertools.pairwise(stops)
         )
         / km
         for (_, stops), km in zip(trips.values(), expected, strict=True)
