@@ -32,7 +32,7 @@ from carbonfoot import InputError
 from carbonfoot.distances import TextLookup
 
 from .feed import Feed
-from .hops import HOPS, measure_hops
+from .hops import measure_hops
 from .shapes import Shapes
 from .stops import read_stops
 from .transfers import SAME_STATION_M, transfer_links
@@ -269,7 +269,7 @@ def _build(feed: Feed, *, unit_km: float | None, count_walks: bool, radius_m: fl
         of_mode = np.ones(hop_mode.size, bool) if mode == ALL else hop_mode == mode
         graphs[mode] = graph(of_mode)
         if mixed:
-            levels[mode] = [graph(of_mode & (hops.method <= level)) for level in range(HOPS)]
+            levels[mode] = [graph(of_mode & (hops.method <= level)) for level in range(worst)]
     station_ids = stops.ids.take(pa.array(stops.station_row)).to_pylist()
     node_of_stop = dict(zip(stops.ids.to_pylist(), stops.node.tolist(), strict=True))
     return Network(station_ids, node_of_stop, graphs, levels, worst)
