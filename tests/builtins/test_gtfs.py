@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carbonfoot import Catalog, Engine, InputError
 from carbonfoot.distances.geo import great_circle_km
@@ -175,3 +177,22 @@ def test_a_mistyped_gtfs_option_is_an_error(catalog: Catalog, name: str, value: 
     options = {"gtfs": str(GTFS), name: value}
     with pytest.raises(InputError, match=name if name != "gtfs_walks" else "unknown"):
         Engine(catalog=catalog, distance_options=options)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    unit=st.sampled_from(["kilometer", "meter", "mile", "foot"]),
+    circuity=st.floats(min_value=0.951, max_value=1.499),
+    hops=st.lists(st.floats(min_value=0.05, max_value=5.0), min_size=1, max_size=40),
+)
+def test_the_unit_of_shape_dist_traveled_is_told_by_the_median_circuity(
+    unit: str, circuity: float, hops: list[float]
+) -> None:
+    from carbonfoot.units import km_per_unit
+    from carbonfoot_builtins.gtfs.hops import detect_unit_km
+
+    straight = np.array(hops)
+    in_unit = straight * circuity / km_per_unit(unit)
+    assert detect_unit_km(in_unit, straight) == pytest.approx(km_per_unit(unit))
+    # Distances shorter than the straight lines fit no unit: they are not taken.
+    assert detect_unit_km(straight * 0.5, straight) is None

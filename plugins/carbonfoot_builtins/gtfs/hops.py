@@ -14,7 +14,8 @@ be the same in stop_times.txt and shapes.txt). Unless it is configured, it is de
 the median, over hops of at least :data:`MIN_HOP_KM`, of the feed's distance over the
 great circle is the unit's size in km times the line's circuity (>= 1 up to rounding). Of
 km, m, mi and ft, the unit taken is the one that puts that median circuity in
-:data:`CIRCUITY`; these four are at least 1.6 times apart, so at most one fits. When none
+:data:`CIRCUITY`; these four are at least 1.609 times apart and the range is narrower, so
+at most one fits. When none
 does (distances in yards, or not along the trip at all), the feed's distances are not
 used, and the shape is. A hop whose feed distance is missing (or negative) is measured
 along the shape; one whose feed distance is shorter than :data:`MIN_OF_GREAT_CIRCLE` of
@@ -51,8 +52,10 @@ FEED, SHAPE, HOPS = 0, 1, 2
 DETECTED_UNITS: Final = ("kilometer", "meter", "mile", "foot")
 #: The median circuity (distance along the line over great circle, per hop) a unit must
 #: give to be taken. A bound chosen: a hop between consecutive stops of a line is rarely
-#: more than half again the straight line; 0.9 leaves room for rounding and stop offsets.
-CIRCUITY: Final = (0.9, 1.5)
+#: more than half again the straight line; 0.95 leaves room for rounding and stop offsets.
+#: 1.5 / 0.95 = 1.58 is below 1.609, the closest ratio of two detected units (mi / km), so
+#: no median fits two units.
+CIRCUITY: Final = (0.95, 1.5)
 #: Hops shorter than this are left out of the detection (rounding dominates them).
 MIN_HOP_KM: Final = 0.05
 #: A feed distance below this share of its hop's great circle is not taken for that hop.
