@@ -57,7 +57,7 @@ def test_stop_pairs_with_a_gtfs_feed(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     rows = pa_csv.read_csv(out).to_pylist()
-    assert [row["distance_source"] for row in rows] == ["gtfs", "gtfs"]
+    assert [row["distance_source"] for row in rows] == ["gtfs-hops", "gtfs-hops"]
     assert rows[0]["distance_km"] > rows[1]["distance_km"]
 
 
