@@ -28,7 +28,7 @@ def test_a_higher_daily_cap_changes_credits_not_savings(catalog: Catalog) -> Non
     for row in comparison.modes:
         assert row.credits_change is None or row.credits_change >= 0
     # the change is B - A when both runs computed the same trips
-    assert comparison.total.compared == comparison.total.trips - comparison.total.a.not_computed
+    assert comparison.total.compared == comparison.total.trips - comparison.total.a.other
     assert (
         comparison.total.credits_change == comparison.total.credits_b - comparison.total.credits_a
     )
@@ -84,7 +84,7 @@ def test_a_mode_without_baseline_is_shown_as_such_not_as_zero(catalog: Catalog) 
     assert walk.savings_kg_a is not None
     assert walk.savings_kg_a > 0
     # the total change covers only the trips both runs computed: the modes with a baseline
-    with_baseline = [row for row in comparison.modes if row.b.state == "computed"]
+    with_baseline = [row for row in comparison.modes if row.b.state == "ok"]
     assert {row.mode for row in with_baseline} == {"bus", "metro"}
     assert comparison.total.compared == sum(row.compared for row in with_baseline)
     assert comparison.total.savings_kg_change == pytest.approx(

@@ -212,15 +212,15 @@ def print_sensitivity(report: SensitivityReport) -> None:
 
 
 def _side_cell(value: object, state: str, template: str) -> str:
-    """A run's amount, or why it has none: ``no baseline``, ``not computed``."""
+    """A run's amount, or why it has none: ``no baseline``, ``none ok``."""
     if value is None:
-        return "no baseline" if state == "no_baseline" else "not computed"
+        return "no baseline" if state == "no_baseline" else "none ok"
     return template.format(value)
 
 
 def print_comparison(comparison: Comparison) -> None:
-    """Savings and credits of runs A and B by mode, and the change over the trips both
-    computed; credits in two units are shown per kg saved, never subtracted."""
+    """Savings and credits of runs A and B by mode, and the change over the trips ok
+    in both; credits in two units are shown per kg saved, never subtracted."""
     from rich.table import Table
 
     unit_a, unit_b = comparison.run_a.credit_unit + "s", comparison.run_b.credit_unit + "s"
@@ -258,13 +258,13 @@ def print_comparison(comparison: Comparison) -> None:
             if side.no_baseline:
                 left_out.append(f"{name}: {side.no_baseline:,} no baseline")
         if row.only_one_run:
-            left_out.append(f"{row.only_one_run:,} computed by one run only")
+            left_out.append(f"{row.only_one_run:,} ok in one run only")
         cells.append("; ".join(left_out))
         table.add_row(*cells, style="bold" if row.mode == "total" else None)
     out = console()
     out.print(table)
     out.print(
-        f"change = B - A over the trips both runs computed ({comparison.total.compared:,} "
+        f"change = B - A over the trips ok in both runs ({comparison.total.compared:,} "
         f"of {comparison.total.trips:,})",
         markup=False,
     )

@@ -199,7 +199,7 @@ def comparison_chart(comparison: Comparison, path: str | Path) -> None:
     lines = [
         f"A: {_describe(comparison.run_a)}",
         f"B: {_describe(comparison.run_b)}",
-        f"change = B - A over the trips both runs computed "
+        f"change = B - A over the trips ok in both runs "
         f"({comparison.total.compared:,} of {comparison.total.trips:,})",
     ]
     _footer(figure, lines)
@@ -213,8 +213,8 @@ def _why_no_change(row: Any) -> str:
         if side.state == "no_baseline":
             return f"no baseline in {name}"
     for name, side in (("A", row.a), ("B", row.b)):
-        if side.state != "computed":
-            return f"not computed in {name}"
+        if side.state != "ok":
+            return f"none ok in {name}"
     return "not comparable"
 
 

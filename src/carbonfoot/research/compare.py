@@ -1,9 +1,10 @@
 """Compare two runs of the same trips: two factor sets, baselines, policies or settings.
 
 Like is compared with like. Both runs compute the same rows (one result row per input
-row), so a change is measured trip by trip over the trips **both** runs computed: a mode
-the other run has no baseline for is shown as such (:attr:`ModeSide.state`), never as
-zero savings, and its trips are left out of the change rather than counted as a loss.
+row), so a change is measured trip by trip over the trips ok (computed, free to earn) in
+**both** runs: a mode the other run has no baseline for is shown as such
+(:attr:`ModeSide.state`), never as zero savings, and its trips are left out of the change
+rather than counted as a loss.
 Credits are subtracted only when both runs pay in the same unit; a policy that pays in
 another unit (credits under A, coins under B) is shown in each unit, with its rate per kg
 saved, and no difference. Each run's provenance (factor set and content hash, baseline,
@@ -34,26 +35,26 @@ UNKNOWN = "(unknown)"
 
 @frozen
 class ModeSide:
-    """One mode under one run: what it computed, and why the rest was not.
+    """One mode under one run: its ok trips, and why the rest are not ok.
 
     ``savings_kg`` and ``credits`` are totals over the run's ok trips of the mode, or
-    None when it computed none (see :attr:`state`); ``credits`` in ``credit_unit``.
+    None when none is ok (see :attr:`state`); ``credits`` in ``credit_unit``.
     """
 
     ok: int
     no_baseline: int
-    not_computed: int
+    other: int
     savings_kg: float | None
     credits: int | Decimal | None
     credit_unit: str
 
     @property
     def state(self) -> str:
-        """``computed`` (some trips earn), ``no_baseline`` (the run has no baseline for
-        any of them) or ``not computed`` (rejected or quarantined for other reasons)."""
+        """``ok`` (some trips are), ``no_baseline`` (the run has no baseline for any of
+        them) or ``none ok`` (rejected or quarantined for other reasons)."""
         if self.ok:
-            return "computed"
-        return "no_baseline" if self.no_baseline else "not computed"
+            return "ok"
+        return "no_baseline" if self.no_baseline else "none ok"
 
     @property
     def credits_per_kg(self) -> float | None:
@@ -65,7 +66,7 @@ class ModeSide:
 
 @frozen
 class ModeDifference:
-    """One mode under runs A and B, and the change over the trips both computed.
+    """One mode under runs A and B, and the change over the trips ok in both.
 
     ``savings_kg_change`` and ``credits_change`` are B minus A over the ``compared``
     trips (ok in both runs); None when no trip is, and ``credits_change`` also None when
@@ -223,7 +224,7 @@ def compare(
         return ModeSide(
             ok=ok,
             no_baseline=no_baseline,
-            not_computed=trips - ok - no_baseline,
+            other=trips - ok - no_baseline,
             savings_kg=grams / 1000 if ok else None,
             credits=to_value(minor, run.decimals) if ok else None,
             credit_unit=run.unit,
@@ -252,8 +253,8 @@ def compare(
     present = [code for code, trips_of in enumerate(columns["trips"]) if trips_of]
     modes = tuple(difference(names[code], code) for code in present)
     return Comparison(
-        run_a=RunProvenance.of(engine_a, trips=table_a.num_rows, computed=int(a.ok.sum())),
-        run_b=RunProvenance.of(engine_b, trips=table_b.num_rows, computed=int(b.ok.sum())),
+        run_a=RunProvenance.of(engine_a, trips=table_a.num_rows, ok=int(a.ok.sum())),
+        run_b=RunProvenance.of(engine_b, trips=table_b.num_rows, ok=int(b.ok.sum())),
         modes=modes,
         total=difference("total", None),
     )

@@ -2,8 +2,8 @@
 
 A :class:`RunProvenance` names the factor set and its content hash, the baseline and its
 parameters, the policy and its parameters, the credit unit and how many trips went in and
-were computed. The research reports carry one per run; the charts print it in a footer and
-write it into the file's metadata.
+were ok (computed and free to earn). The research reports carry one per run; the charts
+print it in a footer and write it into the file's metadata.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ class RunProvenance:
     policy_params: Mapping[str, str] = field(converter=freeze)
     credit_unit: str
     trips: int
-    computed: int
+    ok: int
 
     @classmethod
-    def of(cls, engine: Engine, *, trips: int, computed: int) -> RunProvenance:
-        """The provenance of ``engine``'s run over ``trips`` rows, ``computed`` of them ok."""
+    def of(cls, engine: Engine, *, trips: int, ok: int) -> RunProvenance:
+        """The provenance of ``engine``'s run over ``trips`` rows, ``ok`` of them ok."""
         settings = engine.settings
         return cls(
             factor_set=settings.factor_set,
@@ -49,7 +49,7 @@ class RunProvenance:
             policy_params=settings.policy_params,
             credit_unit=engine.policy.unit,
             trips=trips,
-            computed=computed,
+            ok=ok,
         )
 
     @property
@@ -68,9 +68,9 @@ class RunProvenance:
         return f"{self.policy} ({params})" if params else self.policy
 
     def describe(self) -> str:
-        """One line: factor set@hash, baseline, policy, trips in and computed."""
+        """One line: factor set@hash, baseline, policy, trips in and ok."""
         return (
             f"factor set {self.factor_set}@{self.short_hash}; baseline {self.baseline_text()}; "
             f"policy {self.policy_text()}, paid in {self.credit_unit}s; "
-            f"{self.trips:,} trips, {self.computed:,} computed"
+            f"{self.trips:,} trips, {self.ok:,} ok"
         )

@@ -141,7 +141,7 @@ def run_sensitivity(
             and credits[0] == credits[1]
             and np.isclose(savings[0], point_savings_kg)
         ):
-            skipped.append(Skipped(name, "no effect on these trips (no computed trip uses it)"))
+            skipped.append(Skipped(name, "no effect on these trips (no ok trip uses it)"))
             continue
         if factor.unit or not factor.dims:
             per_unit = base_per_unit(factor.unit)
@@ -173,6 +173,6 @@ def run_sensitivity(
         if percent is not None
         else "each measured factor's uncertainty range (2.5 to 97.5 percentile)",
         provenance=RunProvenance.of(
-            evaluator.engine, trips=evaluator.trips, computed=int(evaluator.rows.size)
+            evaluator.engine, trips=evaluator.trips, ok=int(evaluator.rows.size)
         ),
     )
