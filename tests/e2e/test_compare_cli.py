@@ -3,7 +3,6 @@ config files, units kept apart, every skipped factor listed, chart names checked
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -96,13 +95,11 @@ def test_a_chart_name_is_checked_before_any_work(command: str, tmp_path: Path) -
     args = [command, str(tmp_path / "missing.csv"), "-o", str(tmp_path / "chart.jpg")]
     if command == "compare":
         args += ["--policy", "green-credit", "--policy", "carbon-coin"]
-    started = time.perf_counter()
     code, output = run(*args)
     assert code == 2
     assert "chart.jpg" in output
     assert ".png, .svg, .pdf" in output
     assert "Traceback" not in output
-    assert time.perf_counter() - started < 5
 
 
 def test_sensitivity_lists_what_it_did_not_swing(trips_csv: Path, tmp_path: Path) -> None:
