@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carbonfoot import Catalog, Engine
 from carbonfoot.demo.synthetic import generate_trips
@@ -169,3 +171,107 @@ def test_the_mean_converges_to_the_point_for_symmetric_distributions(
     assert total.mean == pytest.approx(total.point, rel=0.005)
     assert total.p2_5 < total.point < total.p97_5
     assert np.isfinite(total.mean)
+
+
+def test_sensitivity_never_swings_definitions_or_constants(catalog: Catalog) -> None:
+    report = run_sensitivity(evaluator(Engine("cn-nanjing", catalog=catalog)), percent=10)
+    swung = {swing.factor for swing in report.swings}
+    skipped = {item.factor: item.reason for item in report.skipped}
+    for exact in ("co2-per-carbon", "single-rider", "carpool-occupancy", "walk"):
+        assert exact not in swung
+    assert "constant" in skipped["co2-per-carbon"]
+    assert "definition" in skipped["single-rider"]
+    assert "derived" in skipped["gasoline-co2-per-litre"]
+    assert "no effect" in skipped["taxi"]  # the synthetic trips take no taxi
+
+
+def test_sensitivity_accounts_for_every_factor_once(catalog: Catalog) -> None:
+    """Nothing is dropped silently: each variant of the set is swung or skipped with a reason."""
+    engine = Engine("cn-nanjing", catalog=catalog)
+    for percent in (None, 10.0):
+        report = run_sensitivity(evaluator(engine), percent=percent)
+        names = [s.factor for s in report.swings] + [s.factor for s in report.skipped]
+        expected = [
+            key if len(variants) == 1 else f"{key}#{v.variant + 1}"
+            for key, variants in engine.factor_set.factors.items()
+            for v in variants
+        ]
+        assert sorted(names) == sorted(expected)
+        assert all(item.reason for item in report.skipped)
+
+
+def test_an_oxidation_fraction_is_never_swung_above_one(catalog: Catalog, tmp_path: Path) -> None:
+    """The capped high end is the set with complete oxidation, computed by a real engine."""
+    report = run_sensitivity(evaluator(Engine("cn-nanjing", catalog=catalog)), percent=10)
+    oxidation = next(s for s in report.swings if s.factor == "gasoline-oxidation")
+    assert oxidation.high == 1.0
+    assert oxidation.low == pytest.approx(0.98 * 0.9)
+    assert "capped" in oxidation.basis
+    complete = tmp_path / "complete-oxidation.toml"
+    complete.write_text(
+        textwrap.dedent(
+            """
+            schema = 1
+            [set]
+            name = "complete-oxidation"
+            extends = "cn-nanjing"
+            [sources.upper-bound]
+            publisher = "test"
+            title = "all carbon burnt"
+            year = 2026
+            [factors.gasoline-oxidation]
+            value = "1"
+            source = "upper-bound"
+            locator = "the physical limit"
+            """
+        ),
+        encoding="utf-8",
+    )
+    at_one = Engine(complete, catalog=catalog).compute(TRIPS).summary
+    assert oxidation.savings_kg_high == pytest.approx(at_one.savings_g / 1000, rel=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(percent=st.floats(min_value=0.5, max_value=99.9))
+def test_no_swing_leaves_zero_and_the_physical_limit(catalog: Catalog, percent: float) -> None:
+    small = evaluator(Engine("cn-nanjing", catalog=catalog), TRIPS.slice(0, 300))
+    report = run_sensitivity(small, percent=percent)
+    limits = {key: variants[0].at_most for key, variants in small.engine.factor_set.factors.items()}
+    for swing in report.swings:
+        assert 0 <= swing.low <= swing.high
+        key = swing.factor.split("#")[0]
+        if limits[key] != float("inf"):
+            assert swing.high <= limits[key]
+
+
+def test_sensitivity_refuses_a_percent_outside_its_range(catalog: Catalog) -> None:
+    small = evaluator(Engine("cn-nanjing", catalog=catalog), TRIPS.slice(0, 300))
+    for percent in (0.0, -5.0, 100.0, 150.0):
+        with pytest.raises(ValueError, match="percent"):
+            run_sensitivity(small, percent=percent)
+
+
+def test_monte_carlo_draws_never_pass_a_physical_limit() -> None:
+    """A fraction with a wide normal uncertainty: every draw stays at or below 1."""
+    from carbonfoot.factors import Factor
+    from carbonfoot.factors.model import Source, Uncertainty
+    from carbonfoot.research import sample_factor
+
+    fraction = Factor(
+        key="oxidation",
+        dims=(),
+        source=Source("pub", "Publisher", "Title", 2025),
+        locator="t",
+        region="XX",
+        scope="tank-to-wheel",
+        gas="CO2",
+        gwp="",
+        base=0.98,
+        quantity="0.98",
+        uncertainty=Uncertainty("normal", sd=0.05, source="pub"),
+        at_most=1.0,
+    )
+    draws = sample_factor(fraction, np.random.default_rng(3), 20_000)
+    assert draws.max() == 1.0  # about a third of the draws reach the limit
+    assert 0.2 < np.mean(draws == 1.0) < 0.45
+    assert draws.min() >= 0.0

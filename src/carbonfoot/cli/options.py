@@ -4,8 +4,10 @@
 options (factors, baseline and its parameters, policy and its parameters, a GTFS feed,
 distance-provider options, a config file). :func:`engine_options` declares them once and
 hands the command one frozen :class:`EngineRequest`; :func:`build_engine` turns a request
-(and its config file) into an :class:`carbonfoot.Engine`. Commands with fewer options
-(``compare``, the ledger's reads) build a request of their own.
+(and its config file) into an :class:`carbonfoot.Engine`. ``compare`` takes the same
+options for both runs plus per-run ones (:func:`compare_options`: ``--a-policy-param``,
+``--b-config``, ...) and receives two requests. Commands with fewer options (the ledger's
+reads) build a request of their own.
 
 The commands that read a trip file (``calc``, ``ledger credit``, ``uncertainty``,
 ``sensitivity``, ``compare``) also take :func:`trip_file_options`: the file's encoding,
@@ -34,6 +36,7 @@ __all__ = [
     "EngineRequest",
     "FileRequest",
     "build_engine",
+    "compare_options",
     "distance_unit_of",
     "engine_options",
     "parse_params",
@@ -145,6 +148,117 @@ def engine_options(function: F) -> F:
     for option in reversed(_OPTIONS):
         command = option(command)
     return command  # type: ignore[no-any-return]
+
+
+#: The per-run options of ``compare``: (field, option suffix, repeatable, metavar, help).
+_SIDE_OPTIONS = (
+    ("factors", "factors", False, "SET|FILE.toml", "factor set"),
+    ("baseline", "baseline", False, "MODE|MIX|METHOD", "baseline"),
+    ("baseline_params", "baseline-param", True, "NAME=VALUE", "baseline parameter; repeatable"),
+    ("policy", "policy", False, "POLICY", "credit policy"),
+    ("policy_params", "policy-param", True, "NAME=VALUE", "policy parameter; repeatable"),
+    ("config_path", "config", False, "FILE.toml", "config file (instead of --config)"),
+)
+#: The options of ``calc`` that ``compare`` takes twice (``--factors A --factors B``).
+_PAIRED = ("factors", "baseline", "policy")
+
+
+def compare_options(function: F) -> F:
+    """Add ``calc``'s engine options (for both runs) and per-run ones to ``compare``.
+
+    Every engine option of ``calc`` applies to both runs; ``--factors``, ``--baseline``
+    and ``--policy`` may be given twice (the first for A, the second for B); each
+    ``--a-NAME`` / ``--b-NAME`` sets run A's or B's own value and wins over the shared
+    one (parameters name by name). The command receives ``requests=(A, B)``.
+    """
+
+    @functools.wraps(function)
+    def gathered(*args: Any, **kwargs: Any) -> Any:
+        shared = {name: kwargs.pop(name) for name in _FIELDS}
+        sides = {
+            side: {name: kwargs.pop(f"{side}_{name}") for name, *_ in _SIDE_OPTIONS}
+            for side in ("a", "b")
+        }
+        return function(*args, requests=_pair_requests(shared, sides), **kwargs)
+
+    command: Any = gathered
+    for option in reversed(_side_options()):
+        command = option(command)
+    for option in reversed(_shared_options()):
+        command = option(command)
+    return command  # type: ignore[no-any-return]
+
+
+def _shared_options() -> list[Callable[[Any], Any]]:
+    options = []
+    for option, name in zip(_OPTIONS, _FIELDS, strict=True):
+        if name in _PAIRED:
+            flag = "--" + name
+            options.append(
+                click.option(
+                    flag,
+                    name,
+                    multiple=True,
+                    metavar="A [B]",
+                    help=f"As in calc, for both runs; give it twice for A and B ({flag} A {flag} B).",
+                )
+            )
+        else:
+            options.append(option)
+    return options
+
+
+def _side_options() -> list[Callable[[Any], Any]]:
+    options = []
+    for side in ("a", "b"):
+        for name, suffix, repeatable, metavar, text in _SIDE_OPTIONS:
+            options.append(
+                click.option(
+                    f"--{side}-{suffix}",
+                    f"{side}_{name}",
+                    multiple=repeatable,
+                    metavar=metavar,
+                    type=click.Path(dir_okay=False, path_type=Path)
+                    if name == "config_path"
+                    else None,
+                    help=f"Run {side.upper()}'s own {text}.",
+                )
+            )
+    return options
+
+
+def _pair_requests(
+    shared: dict[str, Any], sides: dict[str, dict[str, Any]]
+) -> tuple[EngineRequest, EngineRequest]:
+    """Run A's and B's requests; :class:`InputError` if they cannot differ or are malformed."""
+    for name in _PAIRED:
+        if len(shared[name]) > 2:
+            raise InputError(f"compare takes --{name} at most twice (A, then B)")
+    requests = []
+    for index, side in enumerate(("a", "b")):
+        own = sides[side]
+        fields = dict(shared)
+        for name in _PAIRED:
+            values = shared[name]
+            fields[name] = own[name] or (values[min(index, len(values) - 1)] if values else None)
+        for name in ("baseline_params", "policy_params"):
+            fields[name] = (*shared[name], *own[name])  # the run's own pairs win
+        fields["config_path"] = own["config_path"] or shared["config_path"]
+        for name, suffix in (
+            ("baseline_params", "baseline-param"),
+            ("policy_params", "policy-param"),
+        ):
+            parse_params(shared[name], f"--{suffix}")  # malformed pairs fail before any work
+            parse_params(own[name], f"--{side}-{suffix}")
+        parse_params(fields["distance_options"], "--distance-option")
+        requests.append(EngineRequest(**fields))
+    first, second = requests
+    if first == second:
+        raise InputError(
+            "compare needs two runs that differ: --factors A --factors B (or two --baseline, "
+            "two --policy), --a-policy-param/--b-policy-param, or --a-config/--b-config"
+        )
+    return first, second
 
 
 def read_config(path: Path | None) -> dict[str, Any]:

@@ -202,31 +202,82 @@ def print_sensitivity(report: SensitivityReport) -> None:
     out.print(table)
     if not report.swings:
         out.print("no factor to swing: this set states no uncertainty; try --percent 10")
+    out.print(f"swung: {report.basis}")
+    if report.skipped:
+        out.print(f"not swung ({len(report.skipped)}):")
+        for skipped in report.skipped:
+            out.print(f"  {printable(skipped.factor)}: {printable(skipped.reason)}", markup=False)
+    if report.provenance is not None:
+        out.print(report.provenance.describe(), markup=False)
+
+
+def _side_cell(value: object, state: str, template: str) -> str:
+    """A run's amount, or why it has none: ``no baseline``, ``none ok``."""
+    if value is None:
+        return "no baseline" if state == "no_baseline" else "none ok"
+    return template.format(value)
 
 
 def print_comparison(comparison: Comparison) -> None:
-    """Savings and credits of runs A and B by mode, and their differences."""
+    """Savings and credits of runs A and B by mode, and the change over the trips ok
+    in both; credits in two units are shown per kg saved, never subtracted."""
     from rich.table import Table
 
+    unit_a, unit_b = comparison.run_a.credit_unit + "s", comparison.run_b.credit_unit + "s"
+    same_unit = comparison.same_unit
     table = Table(title=f"A: {comparison.label_a}\nB: {comparison.label_b}")
-    for header in ("mode", "trips", "savings kg A", "B", "change", "credits A", "B", "change"):
-        table.add_column(header, justify="left" if header == "mode" else "right")
+    headers = ["mode", "trips", "savings kg A", "B", "change"]
+    headers += (
+        [f"{unit_a} A", "B", "change"]
+        if same_unit
+        else [f"{unit_a} A", f"{unit_b} B", f"{unit_a}/kg A", f"{unit_b}/kg B"]
+    )
+    headers.append("not compared")
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("mode", "not compared") else "right")
     for row in (*comparison.modes, comparison.total):
-        table.add_row(
-            row.mode,
+        a, b = row.a, row.b
+        cells = [
+            printable(row.mode),
             f"{row.trips:,}",
-            f"{row.savings_kg_a:,.3f}",
-            f"{row.savings_kg_b:,.3f}",
-            f"{row.savings_kg_change:+,.3f}",
-            f"{row.credits_a:,}",
-            f"{row.credits_b:,}",
-            f"{row.credits_change:+,}",
-            style="bold" if row.mode == "total" else None,
-        )
+            _side_cell(a.savings_kg, a.state, "{:,.3f}"),
+            _side_cell(b.savings_kg, b.state, "{:,.3f}"),
+            "n/a" if row.savings_kg_change is None else f"{row.savings_kg_change:+,.3f}",
+            _side_cell(a.credits, a.state, "{:,}"),
+            _side_cell(b.credits, b.state, "{:,}"),
+        ]
+        if same_unit:
+            cells.append("n/a" if row.credits_change is None else f"{row.credits_change:+,}")
+        else:
+            cells += [
+                "n/a" if a.credits_per_kg is None else f"{a.credits_per_kg:,.3f}",
+                "n/a" if b.credits_per_kg is None else f"{b.credits_per_kg:,.3f}",
+            ]
+        left_out = []
+        for name, side in (("A", a), ("B", b)):
+            if side.no_baseline:
+                left_out.append(f"{name}: {side.no_baseline:,} no baseline")
+        if row.only_one_run:
+            left_out.append(f"{row.only_one_run:,} ok in one run only")
+        cells.append("; ".join(left_out))
+        table.add_row(*cells, style="bold" if row.mode == "total" else None)
     out = console()
     out.print(table)
-    if comparison.run_a["factor_set_hash"] != comparison.run_b["factor_set_hash"]:
+    out.print(
+        f"change = B - A over the trips ok in both runs ({comparison.total.compared:,} "
+        f"of {comparison.total.trips:,})",
+        markup=False,
+    )
+    if not same_unit:
+        out.print(
+            f"A pays in {unit_a}, B in {unit_b}: amounts in two units are not subtracted; "
+            "compare them per kg saved",
+            markup=False,
+        )
+    if not comparison.same_factor_content:
         out.print("note: the two runs used different factor content (hashes differ)")
+    out.print(f"A: {comparison.run_a.describe()}", markup=False)
+    out.print(f"B: {comparison.run_b.describe()}", markup=False)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ Each builds its engine from the shared options, calls :mod:`carbonfoot.research.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,9 @@ from carbonfoot.cli.options import (
     EngineRequest,
     FileRequest,
     build_engine,
+    compare_options,
     distance_unit_of,
     engine_options,
-    parse_params,
     trip_file_options,
     trip_format_of,
 )
@@ -34,6 +35,32 @@ __all__ = ["COMMANDS"]
 _DISTANCE_UNIT = click.option(
     "--distance-unit", metavar="UNIT", help="Unit of `distance` where a row has none (default km)."
 )
+
+
+def _chart_path(
+    _context: click.Context, _parameter: click.Parameter, value: Path | None
+) -> Path | None:
+    """A chart path with a format charts are written in, checked before any work."""
+    if value is None:
+        return None
+    from carbonfoot.research.charts import chart_format
+
+    try:
+        chart_format(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _chart_option(text: str) -> Callable[[Any], Any]:
+    return click.option(
+        "-o",
+        "--output",
+        "output_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=_chart_path,
+        help=f"{text}, as .png, .svg or .pdf (with its provenance in the figure and the file's metadata).",
+    )
 
 
 @click.command()
@@ -131,16 +158,10 @@ def uncertainty(
 
 @click.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Tornado chart, .png.",
-)
+@_chart_option("Tornado chart")
 @click.option(
     "--percent",
-    type=click.FloatRange(0, 100, min_open=True),
+    type=click.FloatRange(0, 100, min_open=True, max_open=True),
     help="Swing every factor by +/- this percent (default: each factor's uncertainty range).",
 )
 @engine_options
@@ -171,79 +192,35 @@ def sensitivity(
 
 @click.command(name="compare")
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--factors",
-    "factor_sets",
-    multiple=True,
-    metavar="SET",
-    help="Two factor sets (repeat), or one.",
-)
-@click.option(
-    "--baseline", "baselines", multiple=True, metavar="B", help="Two baselines (repeat), or one."
-)
-@click.option(
-    "--policy", "policies", multiple=True, metavar="P", help="Two policies (repeat), or one."
-)
-@click.option(
-    "--policy-param",
-    "policy_params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Applies to both runs.",
-)
-@click.option("--distance-unit", metavar="UNIT", default="km", show_default=True)
+@compare_options
+@_DISTANCE_UNIT
 @trip_file_options
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Chart, .png.",
-)
+@_chart_option("Chart of the change from A to B by mode")
 def compare_command(
     input_path: Path,
-    factor_sets: tuple[str, ...],
-    baselines: tuple[str, ...],
-    policies: tuple[str, ...],
-    policy_params: tuple[str, ...],
-    distance_unit: str,
+    requests: tuple[EngineRequest, EngineRequest],
+    distance_unit: str | None,
     files: FileRequest,
     output_path: Path | None,
 ) -> None:
-    """Compare savings and credits of the same trips under two factor sets, baselines or policies."""
+    """Compare the same trips under two runs: factor sets, baselines, policies, parameters or
+    config files (any engine option of calc, for both runs or per run with --a-/--b-)."""
     from carbonfoot.io import read_trip_file
     from carbonfoot.research import compare
 
-    pairs = {"--factors": factor_sets, "--baseline": baselines, "--policy": policies}
-    for option, values in pairs.items():
-        if len(values) > 2:
-            raise InputError(f"compare takes at most two {option}")
-    if not any(len(values) == 2 for values in pairs.values()):
+    (engine_a, config_a), (engine_b, config_b) = (build_engine(request) for request in requests)
+    unit_a, unit_b = (distance_unit_of(distance_unit, c) for c in (config_a, config_b))
+    if unit_a != unit_b:
         raise InputError(
-            "compare needs two of something: --factors A --factors B, or two --baseline, or two --policy"
+            f"A reads distances in {unit_a} and B in {unit_b} (their config files' distance_unit); "
+            "give --distance-unit for both"
         )
-
-    def pick(values: tuple[str, ...], index: int) -> str | None:
-        return values[min(index, len(values) - 1)] if values else None
-
-    parse_params(policy_params)  # a malformed pair fails before anything is computed
-    engine_a, engine_b = (
-        build_engine(
-            EngineRequest(
-                factors=pick(factor_sets, side),
-                baseline=pick(baselines, side),
-                policy=pick(policies, side),
-                policy_params=policy_params,
-            )
-        )[0]
-        for side in (0, 1)
-    )
     trips = read_trip_file(
         input_path,
-        trip_format=trip_format_of(files, {}),
+        trip_format=trip_format_of(files, config_a),
         known_columns=engine_a.provider_columns,
     )
-    comparison = compare(engine_a, engine_b, trips, distance_unit=distance_unit)
+    comparison = compare(engine_a, engine_b, trips, distance_unit=unit_a)
     print_comparison(comparison)
     if output_path is not None:
         from carbonfoot.research.charts import comparison_chart

@@ -21,7 +21,7 @@ from carbonfoot._kernels.strings import fold_name
 from carbonfoot.errors import FactorError, UnitMismatchError
 from carbonfoot.factors.cache import cached
 from carbonfoot.factors.factor_set import FactorSet
-from carbonfoot.factors.model import Factor, Source, Uncertainty, Validity
+from carbonfoot.factors.model import FACTOR_KINDS, Factor, Source, Uncertainty, Validity
 from carbonfoot.units import Dims, describe_dims, kind_of, multiply_dims, parse_any_quantity
 
 __all__ = ["ParentFinder", "content_hash", "load_factor_set", "read_document"]
@@ -76,6 +76,8 @@ _FACTOR_FIELDS: Final = {
     "valid_to",
     "district",
     "uncertainty",
+    "kind",
+    "at_most",
 }
 _UNCERTAINTY_FIELDS: Final = {"distribution", "low", "high", "sd", "gsd", "source", "note"}
 
@@ -155,7 +157,7 @@ def _merged(
 #: Fields that define a factor's number: an override giving one replaces the others.
 _DEFINING: Final = ("value", "product", "divide_by", "sum", "gases")
 #: Fields that describe the number: not inherited by an override that changes it.
-_DESCRIBING: Final = ("source", "locator", "note", "uncertainty")
+_DESCRIBING: Final = ("source", "locator", "note", "uncertainty", "kind")
 
 
 def _merge_factors(base: Mapping[str, Any], child: Mapping[str, Any], path: Path) -> dict[str, Any]:
@@ -492,6 +494,15 @@ class _Reader:
         uncertainty = self.read_uncertainty(
             raw.get("uncertainty"), dims, has_value, f"{where}.uncertainty"
         )
+        kind = self.read_kind(raw, source, has_value, uncertainty is not None, where)
+        at_most = self.read_at_most(raw, dims, has_value, where)
+        if base > at_most:
+            raise self.fail(
+                f"{where}.value",
+                f"{raw.get('value', quantity)!r} is above at_most {raw['at_most']!r}",
+            )
+        if uncertainty is not None and max(uncertainty.low, uncertainty.high) > at_most:
+            raise self.fail(f"{where}.uncertainty", f"reaches above at_most {raw['at_most']!r}")
         return Factor(
             key=key,
             dims=dims,
@@ -522,7 +533,53 @@ class _Reader:
             ),
             uncertainty=uncertainty,
             variant=variant,
+            kind=kind,
+            at_most=at_most,
         )
+
+    def read_kind(
+        self, raw: Mapping[str, Any], source: Source, literal: bool, uncertain: bool, where: str
+    ) -> str:
+        """What the number is: given as ``kind``, else a definition when its source is one,
+        else measured. Only a measured value may carry an uncertainty."""
+        if "kind" in raw and not literal:
+            raise self.fail(
+                f"{where}.kind",
+                "applies to a value; a derived factor is as measured as its inputs",
+            )
+        default = "definition" if source.kind == "definition" else "measured"
+        kind = self.choice(
+            self.text(raw, "kind", where, default=default), FACTOR_KINDS, f"{where}.kind"
+        )
+        if kind == "measured" and source.kind == "definition":
+            raise self.fail(
+                f"{where}.kind",
+                f"is measured, but its source {source.key!r} is a definition; "
+                "a measurement cites the publication that measured it",
+            )
+        if kind != "measured" and uncertain:
+            raise self.fail(
+                f"{where}.uncertainty",
+                f"a {kind} is exact: it carries no uncertainty (only measured values do)",
+            )
+        return kind
+
+    def read_at_most(self, raw: Mapping[str, Any], dims: Dims, literal: bool, where: str) -> float:
+        """``at_most``: the physical upper limit of the quantity (``"1"`` for a fraction),
+        in base units; infinity when not given."""
+        if "at_most" not in raw:
+            return math.inf
+        if not literal:
+            raise self.fail(f"{where}.at_most", "applies to a value; put it on the inputs")
+        limit, limit_dims, _ = parse_any_quantity(
+            raw["at_most"], where=f"{self.path}: {where}.at_most"
+        )
+        if limit_dims != dims:
+            raise UnitMismatchError(
+                f"{self.path}: {where}.at_most: {raw['at_most']!r} is "
+                f"{describe_dims(limit_dims)}, but the factor is {describe_dims(dims)}"
+            )
+        return limit
 
     def read_uncertainty(
         self, raw: Any, dims: Dims, literal: bool, where: str

@@ -20,6 +20,7 @@ from carbonfoot.times import day_number
 from carbonfoot.units import Dims
 
 __all__ = [
+    "FACTOR_KINDS",
     "DerivationStep",
     "Factor",
     "ResolvedFactor",
@@ -28,6 +29,14 @@ __all__ = [
     "Validity",
     "freeze",
 ]
+
+
+#: What a literal factor's number is, and so whether the research tools may vary it:
+#: ``measured`` (the default: read from a publication, and uncertain like any
+#: measurement), ``definition`` (fixed by what the mode is: no fuel burnt, one rider)
+#: and ``constant`` (a physical constant or a unit conversion: 44/12, kWh per MJ). Only
+#: measured factors carry an uncertainty and are swung by ``sensitivity``.
+FACTOR_KINDS = ("measured", "definition", "constant")
 
 
 def freeze(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -145,6 +154,11 @@ class Factor:
     per passenger or per vehicle (then ``occupancy`` names the pure-number factor to
     divide by); an energy-per-km factor names the carbon-intensity factors of its
     ``electricity`` (summed). Several variants of one key differ by :class:`Validity`.
+
+    ``kind`` says what a literal number is (one of :data:`FACTOR_KINDS`); ``at_most``
+    is the largest value the quantity can physically take, in base units (1 for a
+    fraction such as an oxidation rate; infinity when unbounded), which no research
+    swing or draw goes past.
     """
 
     key: str
@@ -170,6 +184,14 @@ class Factor:
     validity: Validity = field(factory=Validity)
     uncertainty: Uncertainty | None = None
     variant: int = 0
+    kind: str = "measured"
+    at_most: float = float("inf")
+
+    @property
+    def is_measured(self) -> bool:
+        """Whether the number is a measurement (literal, not a definition or a constant):
+        the only kind of factor an uncertainty analysis may vary."""
+        return self.is_literal and self.kind == "measured"
 
     @property
     def is_literal(self) -> bool:

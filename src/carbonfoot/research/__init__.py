@@ -11,12 +11,16 @@ from carbonfoot.research.compare import Comparison, compare
 from carbonfoot.research.evaluate import BatchEvaluator, Totals
 from carbonfoot.research.explain import explain_trip
 from carbonfoot.research.montecarlo import UncertaintyReport, run_monte_carlo, sample_factor
-from carbonfoot.research.sensitivity import SensitivityReport, run_sensitivity
+from carbonfoot.research.provenance import RunProvenance
+from carbonfoot.research.sensitivity import SensitivityReport, Skipped, Swing, run_sensitivity
 
 __all__ = [
     "BatchEvaluator",
     "Comparison",
+    "RunProvenance",
     "SensitivityReport",
+    "Skipped",
+    "Swing",
     "Totals",
     "UncertaintyReport",
     "compare",

@@ -54,6 +54,7 @@ class BatchEvaluator:
 
     def __init__(self, engine: Engine, prepared: PreparedBatch) -> None:
         self.engine = engine
+        self.trips = int(prepared.ok.size)  # every input row, computed or not
         rows = np.flatnonzero(prepared.ok)
         order = np.argsort(prepared.codes[rows], kind="stable")
         self.rows = rows[order]  # computed rows, grouped by mode

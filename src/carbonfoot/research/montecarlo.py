@@ -32,7 +32,12 @@ CELLS_PER_CHUNK = 6_000_000
 
 
 def sample_factor(factor: Factor, generator: np.random.Generator, draws: int) -> FloatArray:
-    """``draws`` values of a literal factor, in registry base units."""
+    """``draws`` values of a literal factor, in registry base units, never above the
+    factor's physical limit (``at_most``: an oxidation fraction stays at or below 1)."""
+    return np.minimum(_draws(factor, generator, draws), factor.at_most)
+
+
+def _draws(factor: Factor, generator: np.random.Generator, draws: int) -> FloatArray:
     uncertainty = factor.uncertainty
     value = factor.base
     if uncertainty is None:
