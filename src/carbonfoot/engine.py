@@ -561,8 +561,9 @@ class Engine:
     ) -> Results:
         """Compute every row of ``trips``: one result row per input row, in input order.
 
-        ``trips`` is a pyarrow Table or RecordBatch, a pandas DataFrame, or a mapping of
-        column name to array, with columns ``trip_id, user_id, mode, distance,
+        ``trips`` is a pyarrow Table or RecordBatch, a pandas or polars DataFrame, a polars
+        LazyFrame (collected), any object with ``__arrow_c_stream__`` (the Arrow PyCapsule
+        interface: a DuckDB relation, ...), or a mapping of column name to array, with columns ``trip_id, user_id, mode, distance,
         started_at`` and optionally ``distance_unit, ended_at, district``. Rows that
         cannot be computed come back with a status and a message, not an exception.
         Each trip is computed with the factors valid on its local date, in its district.
