@@ -568,8 +568,9 @@ class Engine:
         cannot be computed come back with a status and a message, not an exception.
         Each trip is computed with the factors valid on its local date, in its district.
         """
+        table = to_arrow_table(trips)
         assessed = self.assess(
-            trips,
+            table,
             distance_unit=distance_unit,
             row_offset=row_offset,
             row_numbers=row_numbers,
@@ -588,6 +589,7 @@ class Engine:
             awards=self.awards(assessed),
             local_day=prepared.local_day,
             info=self.run_info,
+            trips=table,
         )
 
     def _checked_awards(self, awards: Any, batch: PolicyBatch) -> npt.NDArray[np.int64]:
