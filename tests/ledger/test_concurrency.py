@@ -3,6 +3,7 @@ totals equal a serial run, and a balance is never overdrawn."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from collections import defaultdict
@@ -37,12 +38,12 @@ def start_together(commands: list[list[str]], go: Path) -> list[str]:
     return outputs
 
 
-def day_totals(location: str) -> tuple[dict[tuple[str, int], int], list[str]]:
+def day_totals(location: str) -> tuple[dict[tuple[str, dt.date], int], list[str]]:
     with Ledger.open(location, ledger_engine()) as book:
         assert book.verify().ok
         export = book.export()
     credits = export.filter(pc.equal(export["kind"], "credit"))
-    totals: dict[tuple[str, int], int] = defaultdict(int)
+    totals: dict[tuple[str, dt.date], int] = defaultdict(int)
     for user, day, amount in zip(
         credits["user_id"].to_pylist(),
         credits["local_day"].to_pylist(),

@@ -26,13 +26,13 @@ def capped(catalog: Catalog, factors: str = "uk-desnz-2024", cap: str = "200") -
     return Engine(factors, catalog=catalog, policy_params={"daily_cap": cap})
 
 
-def day_totals(book: Ledger) -> dict[tuple[str, int], int]:
+def day_totals(book: Ledger) -> dict[tuple[str, dt.date], int]:
     """What each user holds per local day, from the entries (latest award of each trip)."""
-    latest: dict[str, tuple[str, int, int]] = {}
+    latest: dict[str, tuple[str, dt.date, int]] = {}
     for entry in book.export().to_pylist():
         if entry["kind"] in ("credit", "adjustment", "reversal"):
             latest[entry["trip_id"]] = (entry["user_id"], entry["local_day"], entry["award_minor"])
-    totals: dict[tuple[str, int], int] = defaultdict(int)
+    totals: dict[tuple[str, dt.date], int] = defaultdict(int)
     for user, day, award in latest.values():
         totals[(user, day)] += award
     return dict(totals)
