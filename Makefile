@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test lint format bench stress clean
+.PHONY: venv demo test lint format bench stress docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,5 +37,8 @@ stress: $(STAMP)  ## long property runs, and 200 crash-and-replay seeds of the l
 	$(BIN)/python -m pytest tests -m "not slow" --hypothesis-profile=stress
 	$(BIN)/python tests/ledger/scripts/crash_replay.py --seeds 200 --trips 100000
 
+docs: $(STAMP)  ## the documentation site, into site/ (strict: a broken reference fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) dist build demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) dist build site demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -62,7 +62,7 @@ def test_streaming_equals_one_pass(
     one = engine.compute(table)
     expected, expected_rejects = tmp_path / f"one{suffix}", tmp_path / f"one-rejects{suffix}"
     write_result_file(one.table, expected)
-    write_result_file(one.rejected(table), expected_rejects)
+    write_result_file(one.rejected, expected_rejects)
     streamed, rejects = tmp_path / f"streamed{suffix}", tmp_path / f"rejects{suffix}"
     summary = stream_calc(
         engine, source, streamed, chunk_rows=chunk, rows_per_bucket=bucket, rejects_path=rejects

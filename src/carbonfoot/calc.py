@@ -132,7 +132,7 @@ def calc_file(
         else:
             write_result_file(results.table, target)
         if rejects is not None:
-            write_result_file(results.rejected(table), rejects)
+            write_result_file(results.rejected, rejects)
         summary = results.summary
         runner = "memory"
     return CalcReport(

@@ -568,14 +568,16 @@ class Engine:
     ) -> Results:
         """Compute every row of ``trips``: one result row per input row, in input order.
 
-        ``trips`` is a pyarrow Table or RecordBatch, a pandas DataFrame, or a mapping of
-        column name to array, with columns ``trip_id, user_id, mode, distance,
+        ``trips`` is a pyarrow Table or RecordBatch, a pandas or polars DataFrame, a polars
+        LazyFrame (collected), any object with ``__arrow_c_stream__`` (the Arrow PyCapsule
+        interface: a DuckDB relation, ...), or a mapping of column name to array, with columns ``trip_id, user_id, mode, distance,
         started_at`` and optionally ``distance_unit, ended_at, district``. Rows that
         cannot be computed come back with a status and a message, not an exception.
         Each trip is computed with the factors valid on its local date, in its district.
         """
+        table = to_arrow_table(trips)
         assessed = self.assess(
-            trips,
+            table,
             distance_unit=distance_unit,
             row_offset=row_offset,
             row_numbers=row_numbers,
@@ -594,6 +596,7 @@ class Engine:
             awards=self.awards(assessed),
             local_day=prepared.local_day,
             info=self.run_info,
+            trips=table,
         )
 
     def _checked_awards(self, awards: Any, batch: PolicyBatch) -> npt.NDArray[np.int64]:

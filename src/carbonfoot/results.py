@@ -98,7 +98,10 @@ class ModeSummary:
 
 @frozen
 class Summary:
-    """Totals by mode, counts by status, and grand totals of a batch."""
+    """Totals by mode, counts by status, and grand totals of a batch.
+
+    :meth:`to_arrow` and :meth:`to_pandas` give ``by_mode`` as a table, one row per mode.
+    """
 
     by_mode: tuple[ModeSummary, ...]
     status_counts: Mapping[str, int] = field(converter=_freeze)
@@ -107,6 +110,7 @@ class Summary:
     savings_g: float
     credits: int | Decimal
     credit_unit: str
+    credit_decimals: int = 0
 
     @property
     def quarantined(self) -> int:
@@ -118,14 +122,45 @@ class Summary:
         """Rows that could not be computed."""
         return self.trips - self.computed - self.quarantined
 
+    def to_arrow(self) -> pa.Table:
+        """``by_mode`` as a pyarrow Table: one row per mode, in the summary's order.
 
+        Credits are exact, as in the result table: int64 for a policy of whole units,
+        ``decimal128(38, places)`` for one with decimal places (a mode's total may outgrow
+        a single trip's 18 digits). The schema metadata names the credit unit.
+        """
+        credits = [row.credits for row in self.by_mode]
+        credit_type = (
+            pa.int64() if self.credit_decimals == 0 else pa.decimal128(38, self.credit_decimals)
+        )
+        return pa.table(
+            {
+                "mode": pa.array([row.mode for row in self.by_mode], type=pa.string()),
+                "trips": pa.array([row.trips for row in self.by_mode], type=pa.int64()),
+                "computed": pa.array([row.computed for row in self.by_mode], type=pa.int64()),
+                **{
+                    name: pa.array([getattr(row, name) for row in self.by_mode], type=pa.float64())
+                    for name in ("distance_km", "emissions_g", "baseline_g", "savings_g")
+                },
+                "credits": pa.array(credits, type=credit_type),
+            }
+        ).replace_schema_metadata({b"carbonfoot.credit_unit": self.credit_unit.encode()})
+
+    def to_pandas(self) -> Any:
+        """``by_mode`` as a pandas DataFrame (needs pandas): whole-unit credits as pandas'
+        nullable ``Int64``, decimal credits as exact ``Decimal`` objects."""
+        return _pandas(self.to_arrow())
+
+
+@frozen
 class Results:
-    """The outcome of :meth:`Engine.compute`: the table, the run info and a summary."""
+    """The outcome of :meth:`Engine.compute`: the result table, the run info, a summary,
+    and the trips as computed (a pyarrow Table), which :attr:`rejected` picks rows of."""
 
-    def __init__(self, table: pa.Table, info: RunInfo, summary: Summary) -> None:
-        self.table = table
-        self.info = info
-        self.summary = summary
+    table: pa.Table
+    info: RunInfo
+    summary: Summary
+    trips: pa.Table
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -135,11 +170,16 @@ class Results:
         return np.asarray(self.table.column(name).to_numpy(zero_copy_only=False))
 
     def to_pandas(self) -> Any:
-        """The result table as a pandas DataFrame (needs pandas installed)."""
-        return self.table.to_pandas()
+        """The result table as a pandas DataFrame (needs pandas installed).
 
+        Whole-unit credits come as pandas' nullable ``Int64`` (empty where a row was not
+        computed) rather than float64, decimal credits as exact ``Decimal`` objects.
+        """
+        return _pandas(self.table)
+
+    @property
     def not_ok(self) -> npt.NDArray[np.bool_]:
-        """Which rows are not ``ok``: rejected or quarantined (the rows of :meth:`rejected`)."""
+        """Which rows are not ``ok``: rejected or quarantined (the rows of :attr:`rejected`)."""
         status = self.table.column("status").combine_chunks()
         if pa.types.is_dictionary(status.type):
             codes = np.asarray(status.indices.to_numpy(zero_copy_only=False))
@@ -149,16 +189,17 @@ class Results:
             pc.not_equal(status, OK).fill_null(True).to_numpy(zero_copy_only=False), dtype=np.bool_
         )
 
-    def rejected(self, trips: pa.Table) -> pa.Table:
-        """The rows of ``trips`` (as given) that are not ``ok``, with status and message.
+    @property
+    def rejected(self) -> pa.Table:
+        """The input rows (as given) that are not ``ok``, with status and message.
 
         Rejected rows (not computed) and quarantined ones (``suspect_*``: computed, earning
         nothing, waiting for review) both: every row a reviewer needs to look at. A CSV
         row that could not be parsed has no values of its own; its message holds its line
         number and raw text.
         """
-        keep = pa.array(self.not_ok())
-        rows = trips.filter(keep)
+        keep = pa.array(self.not_ok)
+        rows = self.trips.filter(keep)
         if BAD_ROW_COLUMN in rows.column_names:
             rows = rows.drop_columns([BAD_ROW_COLUMN])
         return rows.append_column(
@@ -168,6 +209,19 @@ class Results:
     def to_pylist(self) -> list[dict[str, Any]]:
         """The result rows as dictionaries."""
         return list(self.table.to_pylist())
+
+
+def _pandas(table: pa.Table) -> Any:
+    """``table`` as pandas, integer columns as pandas' nullable integers (never float64)."""
+    import pandas as pd
+
+    nullable = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+    }
+    return table.to_pandas(types_mapper=nullable.get)
 
 
 def _mode_column(codes: npt.NDArray[np.int32], labels: pa.Array, modes: ModeTable) -> pa.Array:
@@ -206,8 +260,10 @@ def build_results(
     awards: npt.NDArray[np.int64],
     local_day: npt.NDArray[np.int64],
     info: RunInfo,
+    trips: pa.Table,
 ) -> Results:
-    """Assemble the result table and summary from the engine's arrays.
+    """Assemble the result table and summary from the engine's arrays (``trips``: the
+    input as the intake read it, kept for :attr:`Results.rejected`).
 
     ``computed`` rows show their numbers (quarantined rows included, credits 0); ``ok``
     rows are the ones that count in the summary's totals.
@@ -263,7 +319,7 @@ def build_results(
         modes,
         info,
     )
-    return Results(table, info, summary)
+    return Results(table=table, info=info, summary=summary, trips=trips)
 
 
 def _exact_sums(slot: npt.NDArray[Any], awards: npt.NDArray[np.int64], bins: int) -> list[int]:
@@ -324,6 +380,7 @@ def summarise(
         savings_g=float(np.sum(np.where(ok, savings_g, 0.0))),
         credits=info.credit_value(sum(award_sums)),
         credit_unit=info.credit_unit,
+        credit_decimals=info.credit_decimals,
     )
 
 
@@ -364,4 +421,5 @@ def merge_summaries(
         savings_g=math.fsum(s.savings_g for s in summaries),
         credits=sum((s.credits for s in summaries), start=info.credit_value(0)),
         credit_unit=info.credit_unit,
+        credit_decimals=info.credit_decimals,
     )

@@ -217,8 +217,8 @@ class _Streamer:
                 self.scratch / f"result-{bucket}.arrow", plain, self.merge_batch_rows(buckets)
             )
             if keep_rejects:
-                rejected = results.rejected(trips)
-                rejected = rejected.append_column(ROW, pa.array(numbers[results.not_ok()]))
+                rejected = results.rejected
+                rejected = rejected.append_column(ROW, pa.array(numbers[results.not_ok]))
                 _write_ipc(
                     self.scratch / f"rejects-{bucket}.arrow",
                     _plain(rejected),

@@ -44,7 +44,7 @@ def test_a_trip_is_credited_once_and_a_replay_returns_the_original(
             again.outcomes.column("amount").to_pylist()
             == first.outcomes.column("amount").to_pylist()
         )
-        assert book.balance("u1") == {"credit": int(first.awarded)}
+        assert book.balance("u1") == int(first.awarded)
         assert book.verify().ok
 
 
@@ -103,7 +103,7 @@ def test_the_daily_cap_holds_across_batches_from_the_first_trip(
             0,
             312,
         ]
-        assert book.balance("u") == {"credit": 812}
+        assert book.balance("u") == 812
 
 
 def test_redemption_never_overdraws_and_is_idempotent(
@@ -115,14 +115,14 @@ def test_redemption_never_overdraws_and_is_idempotent(
         assert (receipt.amount, receipt.balance_after, receipt.replayed) == (300, 12, False)
         retry = book.redeem("u", 300, "order-1", "bus ticket")
         assert (retry.replayed, retry.entry_id) == (True, receipt.entry_id)
-        assert book.balance("u") == {"credit": 12}
+        assert book.balance("u") == 12
         with pytest.raises(InsufficientBalanceError, match="has 12 credits"):
             book.redeem("u", 13, "order-2", "coffee")
         with pytest.raises(RequestConflictError, match="already used"):
             book.redeem("u", 5, "order-1", "coffee")
         with pytest.raises(InsufficientBalanceError):
             book.redeem("nobody", 1, "order-3", "anything")
-        assert book.balance("u") == {"credit": 12}
+        assert book.balance("u") == 12
         assert book.verify().ok
 
 
@@ -140,9 +140,11 @@ def test_coins_are_a_separate_exact_decimal_account(
     with Ledger.open(location, coins) as book:
         # Another ride (at the same instant it would be the same ride, held for review).
         book.credit(trips(("b", "u", "metro", 4.0, "2024-05-01T09:00:00+08:00")))
-        assert book.balance("u") == {"coin": Decimal("3.12"), "credit": 312}
+        assert book.balances("u").spendable == {"coin": Decimal("3.12"), "credit": 312}
+        assert book.balance("u") == Decimal("3.12")  # the coin ledger's own account
         book.redeem("u", "1.05", "c-1", "voucher")
-        assert book.balance("u")["coin"] == Decimal("2.07")
+        assert book.balance("u") == Decimal("2.07")
+        assert book.balances("u").spendable["credit"] == 312
         with pytest.raises(Exception, match="more than 2 decimal places"):
             book.redeem("u", "0.001", "c-2", "voucher")
 
@@ -246,7 +248,7 @@ def test_a_reversal_compensates_and_points_to_the_credit(
     with Ledger.open(location, engine(catalog)) as book:
         book.credit(trips(("a", "u", "metro", 4.0, MORNING)))
         book.reverse("a", "GPS trace shows a car")
-        assert book.balance("u") == {"credit": 0}
+        assert book.balance("u") == 0
         history = book.history("u")
         assert [h["kind"] for h in history] == ["credit", "reversal"]
         assert history[1]["corrects"] == "credit:a"
@@ -270,14 +272,14 @@ def test_a_reversal_of_spent_credits_is_owed_and_repaid_from_later_credits(
         book.redeem("u", 300, "r", "ticket")  # 12 left
         reversal = book.reverse("a", "fraud found after the user spent")
         assert (reversal.amount_minor, reversal.owed_minor) == (312, 300)
-        assert book.balance("u") == {"credit": 0}
-        (position,) = book.positions("u")
+        assert book.balance("u") == 0
+        (position,) = book.balances("u").positions
         assert (position.balance_minor, position.owed_minor, position.net_minor) == (0, 300, -300)
         assert book.reverse("a", "again").owed_minor == 300  # a replay, the same reversal
         with pytest.raises(InsufficientBalanceError):
             book.redeem("u", 1, "r2", "coffee")
         book.credit(trips(("b", "u", "metro", 4.0, "2024-05-02T08:00:00+08:00")))  # 312 more
-        (position,) = book.positions("u")
+        (position,) = book.balances("u").positions
         assert (position.balance_minor, position.owed_minor) == (12, 0)  # 300 repaid first
         assert book.verify().ok
 

@@ -301,7 +301,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def positions_match_the_model_and_no_balance_goes_below_zero(self) -> None:
         for user in (*USERS, REVIEWED):
-            positions = {p.account: p for p in self.book.positions(user)}
+            positions = {p.account: p for p in self.book.balances(user).positions}
             held = positions.get("credit")
             balance = held.balance_minor if held else 0
             net = held.net_minor if held else 0
@@ -327,7 +327,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 latest[trip] = (user, day, award)
         per_day: dict[tuple[str, dt.date], int] = defaultdict(int)
         for user, day, award in latest.values():
-            per_day[(user, dt.date(1970, 1, 1) + dt.timedelta(days=day))] += award
+            per_day[(user, day)] += award
         assert all(0 <= total <= CAP for total in per_day.values()), per_day
         assert per_day == {key: total for key, total in self.issued.items() if key in per_day}
 

@@ -171,24 +171,10 @@ def balance(
     """Print what USER can spend (a plain number; --json for every account, with what the
     user owes after reversals of spent credits)."""
     with _open(db, _engine_of(policy, policy_params)) as book:
-        positions = book.positions(user)
-        account, decimals = book.account, book.decimals
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "user_id": user,
-                    "balances": {
-                        p.account: str(to_value(p.balance_minor, p.decimals)) for p in positions
-                    },
-                    "accounts": {p.account: p.as_json() for p in positions},
-                },
-                ensure_ascii=False,
-            )
-        )
-        return
-    held = next((p for p in positions if p.account == account), None)
-    click.echo(str(to_value(held.balance_minor if held else 0, decimals)))
+        if as_json:
+            click.echo(json.dumps(book.balances(user).as_json(), ensure_ascii=False))
+            return
+        click.echo(str(book.balance(user)))
 
 
 @ledger.command()
@@ -201,7 +187,7 @@ def history(user: str, db: str | None, policy: str | None, policy_params: tuple[
     with _open(db, _engine_of(policy, policy_params)) as book:
         for entry in book.history(user):
             day = entry["local_day"]
-            when = date_of(int(day)).isoformat() if day is not None else ""
+            when = day.isoformat() if day is not None else ""
             subject = entry["item"] or entry["mode"] or ""
             extra = [f"corrects {entry['corrects']}"] if entry["corrects"] else []
             extra += [entry["note"]] if entry["note"] else []

@@ -120,9 +120,7 @@ def compute(
         result_meta = result_frame(
             probe.table, len(engine.modes), np.zeros(0, np.int64), {PART: np.zeros(0, np.int64)}
         )
-        rejects_meta = frame_of(probe.rejected(probe_trips)).assign(
-            **{ROW: np.int64(0), PART: np.int64(0)}
-        )
+        rejects_meta = frame_of(probe.rejected).assign(**{ROW: np.int64(0), PART: np.int64(0)})
         results = _in_input_order([task[0] for task in tasks], result_meta, partitions)
         rejected = _in_input_order([task[1] for task in tasks], rejects_meta, partitions)
         result_parts = tuple(results.to_delayed())
@@ -136,7 +134,7 @@ def compute(
         summary=exact_summary(result_parts, engine.modes.ids, engine.run_info),
         info=engine.run_info,
         schema=probe.table.schema,
-        rejects_schema=probe.rejected(probe_trips).schema.remove_metadata(),
+        rejects_schema=probe.rejected.schema.remove_metadata(),
         partitions=result_parts,
         rejected_partitions=rejected_parts,
     )
@@ -256,8 +254,8 @@ def _compute_bucket(
     results = engine.compute(
         trips, distance_unit=distance_unit, row_numbers=rows, known_duplicates=duplicates
     )
-    rejected = results.not_ok()
-    rejects = frame_of(results.rejected(trips).replace_schema_metadata(None)).assign(
+    rejected = results.not_ok
+    rejects = frame_of(results.rejected.replace_schema_metadata(None)).assign(
         **{ROW: rows[rejected], PART: parts[rejected]}
     )
     frame = result_frame(results.table, len(engine.modes), rows, {PART: parts})

@@ -161,6 +161,7 @@ def _summary(
         savings_g=savings_g,
         credits=info.credit_value(sum(totals.awards)),
         credit_unit=info.credit_unit,
+        credit_decimals=info.credit_decimals,
     )
 
 

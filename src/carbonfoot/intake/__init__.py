@@ -1,7 +1,10 @@
 """Intake, the first stage: a table in, checked columns out (:class:`TripColumns`).
 
-Input is any table-like value (a pyarrow Table or RecordBatch, a pandas DataFrame, or
-a mapping of column name to numpy array or list). Every row ends with exactly one
+Input is any table-like value: a pyarrow Table or RecordBatch, a pandas DataFrame, a
+mapping of column name to numpy array or list, any object that exports an Arrow stream
+through the Arrow PyCapsule interface (``__arrow_c_stream__``: a polars DataFrame, a
+DuckDB relation, a nanoarrow or arro3 stream) or a polars LazyFrame (collected first).
+Every row ends with exactly one
 status: ``ok``, or the first reason, in column order, that it cannot be computed
 (:mod:`carbonfoot.statuses`). Each rejected row gets a message naming its row number
 (1-based, counting data rows) and column. All checks are whole-column operations; Python
@@ -88,11 +91,24 @@ class TripColumns:
 
 
 def to_arrow_table(trips: Any) -> pa.Table:
-    """Accept a pyarrow Table/RecordBatch, a pandas DataFrame, or a mapping of columns."""
+    """The trips as one pyarrow Table, whatever table-like value they came as.
+
+    In order: a pyarrow Table or RecordBatch as it is; a pandas DataFrame (through
+    ``from_pandas``, with a column of mixed numbers and text kept as text); a polars
+    LazyFrame, collected; any object with ``__arrow_c_stream__`` (the Arrow PyCapsule
+    interface, pyarrow >= 15), read whole; a mapping of column name to array. Columns of the
+    Arrow "view" layouts (polars' strings) become the plain layouts the intake reads.
+    """
+    return _plain_layouts(_any_table(trips))
+
+
+def _any_table(trips: Any) -> pa.Table:
     if isinstance(trips, pa.Table):
         return trips
     if isinstance(trips, pa.RecordBatch):
         return pa.Table.from_batches([trips])
+    # pandas >= 2.2 exports __arrow_c_stream__ too; from_pandas keeps the fallback for a
+    # column of mixed numbers and text, so pandas is read before the generic stream.
     if type(trips).__module__.startswith("pandas") and hasattr(trips, "columns"):
         try:
             return pa.Table.from_pandas(trips, preserve_index=False)
@@ -100,12 +116,58 @@ def to_arrow_table(trips: Any) -> pa.Table:
             return pa.table(
                 {str(name): _column_array(trips[name].to_numpy()) for name in trips.columns}
             )
+    if _is_lazy_frame(trips):
+        trips = trips.collect()
+    if hasattr(trips, "__arrow_c_stream__"):
+        try:
+            return pa.RecordBatchReader.from_stream(trips).read_all()
+        except (pa.ArrowException, TypeError, ValueError) as error:
+            raise InputError(
+                f"cannot read trips from the Arrow stream of {type(trips).__name__}: {error}"
+            ) from error
     if isinstance(trips, Mapping):
         return pa.table({str(name): _column_array(values) for name, values in trips.items()})
     raise InputError(
-        f"cannot read trips from {type(trips).__name__}; give a pyarrow Table, a pandas "
-        "DataFrame, or a mapping of column name to array"
+        f"cannot read trips from {type(trips).__name__}; give a pyarrow Table, a pandas or "
+        "polars DataFrame (or LazyFrame), any object with __arrow_c_stream__ (a DuckDB "
+        "relation, ...), or a mapping of column name to array"
     )
+
+
+def _is_lazy_frame(trips: Any) -> bool:
+    """A polars LazyFrame (known by its type, so polars is never imported here)."""
+    kind = type(trips)
+    return kind.__module__.startswith("polars") and kind.__name__ == "LazyFrame"
+
+
+#: Arrow's "view" layouts and the plain layouts the intake's kernels read.
+_PLAIN_OF_VIEW = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
+
+
+def _plain_layouts(table: pa.Table) -> pa.Table:
+    """``table`` with string and binary view columns (a dictionary's values too) cast to
+    large string and large binary: a cast per column, not per row; other columns as given."""
+    fields = list(table.schema)
+    plain = [_plain_type(field.type) for field in fields]
+    if all(new is None for new in plain):
+        return table
+    schema = pa.schema(
+        [
+            field if new is None else field.with_type(new)
+            for field, new in zip(fields, plain, strict=True)
+        ],
+        metadata=table.schema.metadata,
+    )
+    return table.cast(schema)
+
+
+def _plain_type(kind: pa.DataType) -> pa.DataType | None:
+    """The plain type for a view type (or a dictionary of one); None if ``kind`` is plain."""
+    if kind in _PLAIN_OF_VIEW:
+        return _PLAIN_OF_VIEW[kind]
+    if pa.types.is_dictionary(kind) and kind.value_type in _PLAIN_OF_VIEW:
+        return pa.dictionary(kind.index_type, _PLAIN_OF_VIEW[kind.value_type])
+    return None
 
 
 def _column_array(values: Any) -> pa.Array:

@@ -17,7 +17,7 @@ from carbonfoot.ledger.ledger import (
     RecomputeReport,
     ReviewDecision,
 )
-from carbonfoot.ledger.positions import Position
+from carbonfoot.ledger.positions import Balances, Position
 from carbonfoot.ledger.store import (
     DATABASE_ENV,
     DEFAULT_DATABASE,
@@ -33,6 +33,7 @@ __all__ = [
     "DATABASE_ENV",
     "DEFAULT_DATABASE",
     "SCHEMA_VERSION",
+    "Balances",
     "CreditReport",
     "Ledger",
     "Position",

@@ -69,6 +69,7 @@ from carbonfoot.ledger.entries import (
     quarantine_entry_id,
 )
 from carbonfoot.ledger.positions import (
+    Balances,
     Position,
     add_to_days,
     add_to_positions,
@@ -82,7 +83,12 @@ from carbonfoot.ledger.suspects import held_suspects
 from carbonfoot.ledger.verify import VerifyReport, verify_ledger
 from carbonfoot.money import money_column, parse_amount, to_value, whole_milligrams
 from carbonfoot.statuses import QUARANTINED, STATUSES
-from carbonfoot.times import day_number
+from carbonfoot.times import date_of, day_number
+
+#: The entries' stored time fields (UTC microseconds) and the names they are read out as.
+_TIME_FIELDS: Final = {"started_us": "started_at", "ended_us": "ended_at"}
+_TIMESTAMP: Final = pa.timestamp("us", tz="UTC")
+_UTC_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 __all__ = [
     "CreditReport",
@@ -841,28 +847,35 @@ class Ledger:
 
     # -- reading -------------------------------------------------------------------------
 
-    def balance(self, user: str) -> dict[str, Decimal | int]:
-        """What the user can spend in each account (credits, coins) they have."""
-        return {
-            position.account: to_value(position.balance_minor, position.decimals)
-            for position in self.positions(user)
-        }
+    def balance(self, user: str) -> int | Decimal:
+        """What ``user`` can spend of this ledger's account (its policy's unit): an ``int``,
+        or a ``Decimal`` with the account's places; zero for a user it never credited.
+        :meth:`balances` gives every account, with what the user owes."""
+        with self.store.read() as cursor:
+            held = balance_minor(cursor, str(user).strip(), self.account)
+        return to_value(held, self.decimals)
 
-    def positions(self, user: str) -> list[Position]:
-        """The user's accounts: spendable balance, what they owe, and the net of the two."""
+    def balances(self, user: str) -> Balances:
+        """Every account of ``user``: spendable balance, what they owe, and the net."""
+        user = str(user).strip()
         with self.store.read() as cursor:
             found = cursor.execute(
                 "SELECT b.account, b.balance_minor, b.owed_minor, a.decimals FROM balances b "
                 "JOIN accounts a ON a.account = b.account WHERE b.user_id = ? ORDER BY b.account",
-                (str(user).strip(),),
+                (user,),
             )
-        return [
-            Position(account, int(balance), int(owed), int(decimals))
-            for account, balance, owed, decimals in found
-        ]
+        return Balances(
+            user,
+            tuple(
+                Position(account, int(balance), int(owed), int(decimals))
+                for account, balance, owed, decimals in found
+            ),
+        )
 
     def history(self, user: str) -> list[dict[str, Any]]:
-        """The user's entries, oldest first."""
+        """The user's entries, oldest first, as dictionaries: ``amount`` in the account's
+        unit beside ``amount_minor``, ``local_day`` a date, ``started_at`` and ``ended_at``
+        UTC datetimes (the fields an entry's kind does not fill are None)."""
         with self.store.read() as cursor:
             found = cursor.execute(
                 f"SELECT {','.join(ENTRY_COLUMNS)} FROM entries WHERE user_id = ? ORDER BY seq",
@@ -872,11 +885,22 @@ class Ledger:
 
     def _readable(self, record: dict[str, Any]) -> dict[str, Any]:
         record["amount"] = to_value(int(record["amount_minor"]), self.decimals)
+        day = record["local_day"]
+        record["local_day"] = None if day is None else date_of(int(day))
+        for stored, shown in _TIME_FIELDS.items():
+            micros = record.pop(stored)
+            record[shown] = (
+                None if micros is None else _UTC_EPOCH + dt.timedelta(microseconds=int(micros))
+            )
         return record
 
     def export(self) -> pa.Table:
         """Every entry in chain order, with its run's settings (and without the recording
-        time, so the same trips, factors and policy export the same on every backend)."""
+        time, so the same trips, factors and policy export the same on every backend).
+
+        ``local_day`` is a date32 column, ``started_at`` and ``ended_at`` UTC timestamps
+        (microseconds); amounts stay integers of the smallest unit (``amount_minor``).
+        """
         own = list(ENTRY_COLUMNS)
         settings = ["factor_set", "factor_set_hash", "baseline", "policy", "policy_params"]
         columns = own + settings
@@ -896,10 +920,17 @@ class Ledger:
             "savings_mg": pa.int64(),
             "award_minor": pa.int64(),
         }
+        arrays = {
+            name: pa.array(values, type=types.get(name, pa.string()))
+            for name, values in table.items()
+        }
+        arrays["local_day"] = arrays["local_day"].cast(pa.date32())
         return pa.table(
             {
-                name: pa.array(values, type=types.get(name, pa.string()))
-                for name, values in table.items()
+                _TIME_FIELDS.get(name, name): (
+                    array.cast(_TIMESTAMP) if name in _TIME_FIELDS else array
+                )
+                for name, array in arrays.items()
             }
         )
 

@@ -15,6 +15,7 @@ them against the entries, both ways).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import Any, Final
 
 import numpy as np
@@ -26,6 +27,7 @@ from carbonfoot.errors import LedgerError
 from carbonfoot.money import MAX_MINOR, to_value
 
 __all__ = [
+    "Balances",
     "Position",
     "add_to_days",
     "add_to_positions",
@@ -58,6 +60,56 @@ class Position:
             "balance": str(to_value(self.balance_minor, self.decimals)),
             "owed": str(to_value(self.owed_minor, self.decimals)),
             "position": str(to_value(self.net_minor, self.decimals)),
+        }
+
+
+@frozen
+class Balances:
+    """Every account of one user (``Ledger.balances``): the positions, by account name.
+
+    ``spendable``, ``owed`` and ``net`` give each account's amount as its unit (an ``int``,
+    or a ``Decimal`` with the account's places); ``position(account)`` the whole
+    :class:`Position`. An account the user never held is absent, not zero.
+    """
+
+    user: str
+    positions: tuple[Position, ...]
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """The accounts the user holds, in name order."""
+        return tuple(position.account for position in self.positions)
+
+    @property
+    def spendable(self) -> dict[str, int | Decimal]:
+        """What the user can spend of each account."""
+        return {p.account: to_value(p.balance_minor, p.decimals) for p in self.positions}
+
+    @property
+    def owed(self) -> dict[str, int | Decimal]:
+        """What the user owes of each account (reversals of credits already spent)."""
+        return {p.account: to_value(p.owed_minor, p.decimals) for p in self.positions}
+
+    @property
+    def net(self) -> dict[str, int | Decimal]:
+        """Each account's position: spendable less owed."""
+        return {p.account: to_value(p.net_minor, p.decimals) for p in self.positions}
+
+    def position(self, account: str) -> Position:
+        """The user's :class:`Position` in ``account``; a ``KeyError`` naming the accounts
+        held if they hold none of it."""
+        for position in self.positions:
+            if position.account == account:
+                return position
+        raise KeyError(f"{self.user!r} holds no {account!r} account; held: {self.accounts}")
+
+    def as_json(self) -> dict[str, Any]:
+        """Money as decimal strings: ``balances`` (spendable per account) and ``accounts``
+        (balance, owed and position of each)."""
+        return {
+            "user_id": self.user,
+            "balances": {account: str(value) for account, value in self.spendable.items()},
+            "accounts": {p.account: p.as_json() for p in self.positions},
         }
 
 
