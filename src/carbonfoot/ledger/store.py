@@ -62,7 +62,6 @@ STATEMENT_TIMEOUT_S: Final = 600
 #: Attempts at a write transaction that failed for a reason safe to retry.
 WRITE_ATTEMPTS: Final = 5
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: The schema of a fresh ledger, with :data:`_V2_TO_V3` (version 3).
 _TABLES = """
@@ -340,7 +339,9 @@ class SqliteStore(Store):
                 ).fetchall()
             }
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path}: not a SQLite database ({exc})") from None
+            raise LedgerError(
+                f"{self.path}: is not a SQLite database, so not a carbonfoot ledger ({exc})"
+            ) from None
         return _version_of(tables, self._meta, self.description)
 
     def _meta(self) -> dict[str, str]:
@@ -436,15 +437,17 @@ def _check_sqlite_file(path: Path, *, create: bool) -> None:
         if not path.parent.is_dir():
             raise LedgerError(f"{path}: its folder {path.parent} does not exist")
         return
+    # Only stat, never open: closing any other descriptor of a SQLite file drops every
+    # POSIX lock this process holds on it (fcntl locks are per process), so a header read
+    # beside open connections (a service's pool) let another process take itself for the
+    # last user, checkpoint and reset the WAL index under them: their reads went stale for
+    # good. SQLite itself refuses a file that is not a database (see _found_version).
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_MAGIC))
+        size = path.stat().st_size
     except OSError as exc:
         raise LedgerError(f"{path}: cannot read the ledger database ({exc.strerror})") from None
-    if not header:
+    if size == 0:
         raise LedgerError(f"{path}: is an empty file, not a carbonfoot ledger")
-    if header != _SQLITE_MAGIC:
-        raise LedgerError(f"{path}: is not a SQLite database, so not a carbonfoot ledger")
 
 
 def _version_of(
