@@ -24,6 +24,7 @@ from typing import Annotated, Any, Final
 import pyarrow as pa
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -335,16 +336,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         """The process is up."""
         return m.HealthOut(status="ok")
 
-    @router.get("/readyz", tags=["operations"], responses={503: {"model": m.HealthOut}})
-    def readyz(response: Response) -> m.HealthOut:
-        """The database answers and its schema is the one this service writes."""
+    @router.get("/readyz", tags=["operations"])
+    def readyz() -> m.HealthOut:
+        """The database answers and its schema is the one this service writes (else 503)."""
         try:
             why = pool.ready()
         except LedgerError as exc:
             why = str(exc)
         if why:
-            response.status_code = 503
-            return m.HealthOut(status="unavailable", detail=why)
+            raise Problem("ledger-unavailable", why)
         return m.HealthOut(status="ready", detail=pool.description)
 
     @router.get(
@@ -670,6 +670,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         )
 
     app.include_router(router)
+    _problems_documented(app)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -682,6 +683,35 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         )
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     return app
+
+
+def _problems_documented(app: FastAPI) -> None:
+    """The OpenAPI document says what the service sends: every error status as an
+    ``application/problem+json`` :class:`~carbonfoot.service.models.ProblemOut` (FastAPI
+    would document them as ``application/json``, and 422 as its own validation body)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+        )
+        problem = {"$ref": "#/components/schemas/ProblemOut"}
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status.isdigit() and int(status) >= 400 and "content" in response:
+                        response["content"] = {PROBLEM_JSON: {"schema": problem}}
+        schemas = document.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _default_set(catalog: Any) -> str | None:
