@@ -51,9 +51,11 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
 
-def start_server(database: str, log: Path, *extra: str) -> tuple[str, subprocess.Popen[bytes]]:
+def start_server(
+    database: str, log: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    env = {**os.environ, "CARBONFOOT_MAX_BODY_BYTES": str(MAX_BODY_BYTES)}
+    env = {**os.environ, "CARBONFOOT_MAX_BODY_BYTES": str(MAX_BODY_BYTES), **(env or {})}
     env.pop("CARBONFOOT_SERVICE_SETTINGS", None)
     command = [
         str(CARBONFOOT),

@@ -57,6 +57,8 @@ def _settings(db: str | None, request: EngineRequest, distance_unit: str | None)
         "max_batch_trips": base.max_batch_trips,
         "pool_size": base.pool_size,
         "cors_origins": base.cors_origins,
+        "rate_limit": base.rate_limit,
+        "rate_burst": base.rate_burst,
         "database": db or base.database,
         "factors": request.factors or config.get("factors") or base.factors,
         "baseline": request.baseline or config.get("baseline") or base.baseline,

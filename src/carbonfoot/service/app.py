@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -33,6 +34,7 @@ from carbonfoot.ledger import ApiKey, find_key
 from carbonfoot.money import to_value
 from carbonfoot.research.explain import explain_trip
 from carbonfoot.service import models as m
+from carbonfoot.service.limits import RateLimiter
 from carbonfoot.service.metrics import Metrics
 from carbonfoot.service.pool import LedgerPool
 from carbonfoot.service.problems import PROBLEM_JSON, Problem, problem_body, problem_of
@@ -241,6 +243,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings if settings is not None else ServiceSettings.from_env()
     pool = LedgerPool(settings)
     metrics = Metrics()
+    limiter = (
+        RateLimiter(
+            settings.rate_limit, settings.rate_burst or max(1, math.ceil(settings.rate_limit))
+        )
+        if settings.rate_limit > 0
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -320,6 +329,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
             request.state.key_name = key.name
+            wait = 0.0 if limiter is None else limiter.wait(key.name)
+            if wait > 0:
+                raise Problem(
+                    "rate-limited",
+                    f"the key {key.name!r} is over {settings.rate_limit:g} requests a second",
+                    headers={"Retry-After": RateLimiter.retry_after(wait)},
+                )
             if scope is not None and scope not in key.scopes:
                 raise Problem(
                     "forbidden", f"the key {key.name!r} lacks the scope {scope!r}", scope=scope

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 from collections.abc import Mapping
 from typing import Any, Final
@@ -57,7 +58,9 @@ class ServiceSettings:
     none of them the ledger's recorded settings pay (as ``ledger credit`` without options).
     ``pool_size`` ledger connections serve requests at once; ``max_body_bytes`` and
     ``max_batch_trips`` bound one request (413 beyond); ``cors_origins`` are the web
-    front ends allowed to call the service from a browser.
+    front ends allowed to call the service from a browser; ``rate_limit`` (requests a
+    second per key, 0: none) and ``rate_burst`` (default: the rate, at least 1) bound
+    each key (429 beyond, :mod:`carbonfoot.service.limits`).
     """
 
     database: str | None = None
@@ -74,6 +77,8 @@ class ServiceSettings:
     max_batch_trips: int = DEFAULT_MAX_BATCH_TRIPS
     pool_size: int = DEFAULT_POOL_SIZE
     cors_origins: tuple[str, ...] = field(default=(), converter=_texts)
+    rate_limit: float = 0.0
+    rate_burst: int = 0
 
     def __attrs_post_init__(self) -> None:
         for name in ("max_body_bytes", "max_batch_trips", "pool_size"):
@@ -82,6 +87,20 @@ class ServiceSettings:
                 raise InputError(
                     f"service setting {name} must be a whole number >= 1, got {value!r}"
                 )
+        if isinstance(self.rate_limit, bool) or not isinstance(self.rate_limit, int | float):
+            raise InputError(
+                f"service setting rate_limit must be a number, got {self.rate_limit!r}"
+            )
+        if not (self.rate_limit >= 0 and math.isfinite(self.rate_limit)):
+            raise InputError(f"service setting rate_limit must be >= 0, got {self.rate_limit!r}")
+        if (
+            isinstance(self.rate_burst, bool)
+            or not isinstance(self.rate_burst, int)
+            or self.rate_burst < 0
+        ):
+            raise InputError(
+                f"service setting rate_burst must be a whole number >= 0, got {self.rate_burst!r}"
+            )
         if not isinstance(self.fold_id_case, bool):
             raise InputError(
                 f"service setting fold_id_case must be true or false, got {self.fold_id_case!r}"
@@ -170,13 +189,23 @@ _FIELDS: Final = (
     "max_batch_trips",
     "pool_size",
     "cors_origins",
+    "rate_limit",
+    "rate_burst",
 )
 
 
 def _parsed(name: str, variable: str, text: str) -> Any:
     """One environment variable's text as the setting's type."""
     text = text.strip()
-    if name in ("max_body_bytes", "max_batch_trips", "pool_size"):
+    if name == "rate_limit":
+        try:
+            rate = float(text)
+        except ValueError:
+            raise InputError(f"{variable}={text!r} must be a number of requests a second") from None
+        if not (rate >= 0 and math.isfinite(rate)):
+            raise InputError(f"{variable}={text!r} must be >= 0")
+        return rate
+    if name in ("max_body_bytes", "max_batch_trips", "pool_size", "rate_burst"):
         if not text.isascii() or not text.isdigit():
             raise InputError(f"{variable}={text!r} must be a whole number")
         return int(text)
