@@ -348,6 +348,13 @@ def test_errors_are_problems_never_tracebacks(server: Server) -> None:
             content=b'{"trips": [' + b" " * MAX_BODY_BYTES + b"]}",
             headers={"content-type": "application/json"},
         )
+        chunked = client.post(  # no Content-Length: the limit is counted as it arrives
+            "/v1/trips",
+            content=iter(
+                [b'{"trips": [', *[b" " * 10_000] * (MAX_BODY_BYTES // 10_000 + 1), b"]}"]
+            ),
+            headers={"content-type": "application/json"},
+        )
         broken = client.post(
             "/v1/trips", content=b'{"trips": [', headers={"content-type": "application/json"}
         )
@@ -355,6 +362,8 @@ def test_errors_are_problems_never_tracebacks(server: Server) -> None:
         nowhere = client.get("/v1/nowhere")
         metrics = client.get("/metrics").text
     problem(too_big, 413, "payload-too-large")
+    assert "content-length" not in chunked.request.headers
+    problem(chunked, 413, "payload-too-large")
     problem(broken, 422, "invalid-request")
     fields = {error["field"] for error in problem(missing, 422, "invalid-request")["errors"]}
     assert "body.trips.0.user_id" in fields

@@ -88,7 +88,23 @@ class ServiceMiddleware:
         started = time.perf_counter()
         status = {"code": 0, "sent": False}
 
+        too_large = Problem(
+            "payload-too-large", f"the request body is over {self.max_body_bytes} bytes"
+        )
+        over = {"limit": False, "replaced": False}
+
         async def sending(message: MutableMapping[str, Any]) -> None:
+            if over["replaced"]:
+                return  # the application's answer to a body cut short is dropped
+            if over["limit"] and message["type"] == "http.response.start":
+                # The framework may have caught the cut itself (as a parse error): the
+                # answer is still that the body was too large.
+                over["replaced"] = True
+                await _problem_response(too_large, request_id)(scope, receive, forward)
+                return
+            await forward(message)
+
+        async def forward(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = int(message["status"])
                 status["sent"] = True
@@ -104,12 +120,10 @@ class ServiceMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    over["limit"] = True
                     raise _TooLarge
             return message
 
-        too_large = Problem(
-            "payload-too-large", f"the request body is over {self.max_body_bytes} bytes"
-        )
         try:
             length = headers.get(b"content-length", b"")
             if length.isdigit() and int(length) > self.max_body_bytes:
@@ -118,7 +132,8 @@ class ServiceMiddleware:
                 await self.app(scope, receiving, sending)
         except _TooLarge:
             if not status["sent"]:
-                await _problem_response(too_large, request_id)(scope, receive, sending)
+                over["replaced"] = True
+                await _problem_response(too_large, request_id)(scope, receive, forward)
         except Exception:
             LOG.exception("unexpected error", extra={"request_id": request_id})
             if not status["sent"]:
