@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", help="'sqlite' (a temporary file) or a URL")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -108,11 +109,25 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     log = (folder / "server.log").open("wb")
     server = subprocess.Popen(
-        [str(CARBONFOOT), "serve", "--db", database, "--port", str(port), "--policy-param", CAP],
+        [
+            str(CARBONFOOT),
+            "serve",
+            "--db",
+            database,
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--policy-param",
+            CAP,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    results: dict[str, Any] = {"database": "sqlite" if args.db == "sqlite" else "postgresql"}
+    results: dict[str, Any] = {
+        "database": "sqlite" if args.db == "sqlite" else "postgresql",
+        "workers": args.workers,
+    }
     try:
         for _ in range(300):
             try:
