@@ -34,7 +34,7 @@ bench: $(STAMP)  ## every benchmark; results in benchmarks/results.json
 	$(BIN)/python benchmarks/run.py
 
 stress: $(STAMP)  ## long property runs, and 200 crash-and-replay seeds of the ledger
-	$(BIN)/python -m pytest tests -m "not slow" --hypothesis-profile=stress
+	SCHEMATHESIS_MAX_EXAMPLES=200 $(BIN)/python -m pytest tests -m "not slow" --hypothesis-profile=stress
 	$(BIN)/python tests/ledger/scripts/crash_replay.py --seeds 200 --trips 100000
 
 docs: $(STAMP)  ## the documentation site, into site/ (strict: a broken reference fails)

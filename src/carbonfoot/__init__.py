@@ -29,7 +29,9 @@ with :mod:`~carbonfoot.parameters`. The vocabularies every stage shares:
 :mod:`~carbonfoot.statuses`, :mod:`~carbonfoot.units`, :mod:`~carbonfoot.times`,
 :mod:`~carbonfoot.money`, :mod:`~carbonfoot.errors`. Tools over the library:
 :mod:`carbonfoot.research` (explain, uncertainty, sensitivity, compare),
-:mod:`carbonfoot.demo`, and the command line, :mod:`carbonfoot.cli`.
+:mod:`carbonfoot.demo`. The two faces over the library, each one call per request and no
+rule of its own: the command line, :mod:`carbonfoot.cli`, and the HTTP service,
+:mod:`carbonfoot.service` (``carbonfoot serve``, the ``serve`` extra).
 """
 
 from carbonfoot.baselines import Baseline, BaselineContext, BaselineSpec
@@ -50,6 +52,7 @@ from carbonfoot.errors import (
     UnknownFactorSetError,
     UnknownModeError,
     UnknownPolicyError,
+    UnknownTripError,
 )
 from carbonfoot.factors import Factor, FactorSet, Source, Uncertainty, Validity, load_factor_set
 from carbonfoot.hookspecs import hookimpl
@@ -100,6 +103,7 @@ __all__ = [
     "UnknownFactorSetError",
     "UnknownModeError",
     "UnknownPolicyError",
+    "UnknownTripError",
     "Validity",
     "__version__",
     "default_catalog",

@@ -30,6 +30,7 @@ __all__ = [
     "UnknownFactorSetError",
     "UnknownModeError",
     "UnknownPolicyError",
+    "UnknownTripError",
     "unknown_message",
 ]
 
@@ -135,6 +136,10 @@ class TripConflictError(LedgerError):
     def __init__(self, message: str, conflicts: list[tuple[str, tuple[str, ...]]]) -> None:
         super().__init__(message)
         self.conflicts = conflicts
+
+
+class UnknownTripError(LedgerError, KeyError):
+    """A trip the ledger holds no credit for (e.g. asked to reverse it)."""
 
 
 class InsufficientBalanceError(LedgerError):

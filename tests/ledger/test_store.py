@@ -201,3 +201,39 @@ def test_postgres_reconnects_and_retries_after_a_dropped_connection(
         assert receipt.balance_after == 224
         assert book.store.connection.info.backend_pid != pid
         assert book.verify().ok
+
+
+def test_a_second_store_on_a_file_keeps_the_first_seeing_other_processes_writes(
+    tmp_path: Path,
+) -> None:
+    """Opening a store used to read the file's header through a descriptor of its own;
+    closing it dropped this process's POSIX locks, so another process closing its
+    connection took itself for the last, reset the WAL index, and this process's
+    connections saw that moment's ledger from then on."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "ledger.db"
+    first = open_store(path, create=True)
+    second = open_store(path)  # the header check ran here, beside first's connection
+    try:
+        for round_ in range(3):
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from carbonfoot.ledger import open_store; s = open_store(sys.argv[1]); "
+                    "s.transaction(lambda c: c.execute(\"INSERT INTO ledger_meta (key, value) VALUES (?, 'x')\", (sys.argv[2],))); "
+                    "s.close()",
+                    str(path),
+                    f"probe-{round_}",
+                ],
+                check=True,
+            )
+            for store in (first, second):
+                with store.read() as cursor:
+                    found = cursor.execute("SELECT key FROM ledger_meta WHERE key LIKE 'probe-%'")
+                assert len(found) == round_ + 1
+    finally:
+        first.close()
+        second.close()

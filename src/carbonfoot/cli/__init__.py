@@ -11,7 +11,9 @@ the library module it drives:
   ``plugins`` (:mod:`carbonfoot.plugins`);
 * :mod:`~carbonfoot.cli.research`: ``explain``, ``uncertainty``, ``sensitivity``,
   ``compare`` (:mod:`carbonfoot.research.explain`, :mod:`carbonfoot.research`);
-* :mod:`~carbonfoot.cli.ledger`: ``ledger ...`` (:mod:`carbonfoot.ledger`).
+* :mod:`~carbonfoot.cli.ledger`: ``ledger ...`` (:mod:`carbonfoot.ledger`);
+* :mod:`~carbonfoot.cli.serve`: ``serve`` and ``keys ...`` (:mod:`carbonfoot.service`,
+  :mod:`carbonfoot.ledger.keys`).
 
 The engine options they share are in :mod:`~carbonfoot.cli.options`, what they print in
 :mod:`~carbonfoot.cli.render`. Heavy modules are imported inside the commands, so that
@@ -53,9 +55,9 @@ def main() -> None:
 
 
 def _add_commands() -> None:
-    from carbonfoot.cli import calc, catalog, ledger, research
+    from carbonfoot.cli import calc, catalog, ledger, research, serve
 
-    for module in (calc, catalog, research, ledger):
+    for module in (calc, catalog, research, ledger, serve):
         for command in module.COMMANDS:
             main.add_command(command)
 

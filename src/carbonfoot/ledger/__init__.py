@@ -9,6 +9,7 @@ with Ledger.open("carbonfoot-ledger.db") as ledger:       # or a postgresql:// U
 """
 
 from carbonfoot.ledger.entries import Reversal
+from carbonfoot.ledger.keys import SCOPES, ApiKey, create_key, find_key, list_keys, revoke_key
 from carbonfoot.ledger.ledger import (
     CreditReport,
     Ledger,
@@ -33,6 +34,8 @@ __all__ = [
     "DATABASE_ENV",
     "DEFAULT_DATABASE",
     "SCHEMA_VERSION",
+    "SCOPES",
+    "ApiKey",
     "Balances",
     "CreditReport",
     "Ledger",
@@ -46,5 +49,9 @@ __all__ = [
     "SqliteStore",
     "Store",
     "VerifyReport",
+    "create_key",
+    "find_key",
+    "list_keys",
     "open_store",
+    "revoke_key",
 ]

@@ -51,6 +51,7 @@ from carbonfoot.errors import (
     LedgerError,
     RequestConflictError,
     TripConflictError,
+    UnknownTripError,
 )
 from carbonfoot.factors import FactorSet
 from carbonfoot.intake import to_arrow_table
@@ -68,6 +69,7 @@ from carbonfoot.ledger.entries import (
     credit_entry_id,
     quarantine_entry_id,
 )
+from carbonfoot.ledger.keys import record_reporters
 from carbonfoot.ledger.positions import (
     Balances,
     Position,
@@ -288,6 +290,7 @@ class Ledger:
         chunk_rows: int = 50_000,
         on_conflict: str = "raise",
         change_settings: str | None = None,
+        reported_by: str | None = None,
     ) -> CreditReport:
         """Credit a batch of trips; safe to repeat, and safe to run from several processes.
 
@@ -296,7 +299,8 @@ class Ledger:
         out and listed in the report; the rest is credited). ``change_settings`` gives the
         reason for paying new trips under this engine's settings when they differ from
         the ledger's (the change is recorded as an entry); without it, other settings are
-        refused.
+        refused. ``reported_by`` names the API key that sent the trips: it is recorded for
+        each trip written (credited or quarantined), in the same transaction.
         """
         if on_conflict not in ("raise", "skip"):
             raise InputError("on_conflict is 'raise' or 'skip'")
@@ -317,7 +321,13 @@ class Ledger:
         skip = on_conflict == "skip"
         for chunk in facts.chunks(chunk_rows):
             done = self.store.transaction(
-                partial(self._credit_chunk, facts=facts, chunk=chunk, skip=skip)
+                partial(
+                    self._credit_chunk,
+                    facts=facts,
+                    chunk=chunk,
+                    skip=skip,
+                    reported_by=reported_by,
+                )
             )
             if done.conflicts and not skip:
                 raise TripConflictError(_conflict_message(done.conflicts), list(done.conflicts))
@@ -339,6 +349,7 @@ class Ledger:
                 "outcome": pa.array(outcome.tolist(), type=pa.string()),
                 "entry_id": pa.array(entry_ids.tolist(), type=pa.string()),
                 "amount": money_column(amounts, self.decimals, paid),
+                "savings_g": pa.array(assessed.savings_g, mask=~prepared.computed),
                 "status": pa.array(statuses.tolist(), type=pa.string()),
                 "message": pa.array(messages.tolist(), type=pa.string()),
             }
@@ -356,7 +367,13 @@ class Ledger:
         )
 
     def _credit_chunk(
-        self, cursor: Any, facts: _BatchFacts, chunk: npt.NDArray[np.intp], *, skip: bool
+        self,
+        cursor: Any,
+        facts: _BatchFacts,
+        chunk: npt.NDArray[np.intp],
+        *,
+        skip: bool,
+        reported_by: str | None = None,
     ) -> _ChunkResult:
         """One chunk in one transaction: replays and conflicts; then quarantine (the batch's
         suspects, and trips suspect against what the ledger holds); then the credits.
@@ -428,6 +445,8 @@ class Ledger:
             result.entry_ids[at[~held]] = [
                 credit_entry_id(trip) for trip in facts.trip_ids[paying].tolist()
             ]
+        if reported_by is not None and fresh.size:
+            record_reporters(cursor, facts.trip_ids[fresh].tolist(), reported_by)
         return result
 
     def _pay(
@@ -737,7 +756,7 @@ class Ledger:
                 return Reversal(trip_id, user, self.account, -int(amount), int(day), note, owed)
             state = self._entitlements(cursor, [trip_id])
             if trip_id not in state:
-                raise LedgerError(f"trip {trip_id!r} has no credit in this ledger")
+                raise UnknownTripError(f"trip {trip_id!r} has no credit in this ledger")
             record = state[trip_id]
             amount = record.award
             held = balance_minor(cursor, record.user_id, self.account)
@@ -880,6 +899,25 @@ class Ledger:
             found = cursor.execute(
                 f"SELECT {','.join(ENTRY_COLUMNS)} FROM entries WHERE user_id = ? ORDER BY seq",
                 (str(user).strip(),),
+            )
+        return [self._readable(dict(zip(ENTRY_COLUMNS, record, strict=True))) for record in found]
+
+    def entries_page(
+        self, user: str, *, before_seq: int | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the user's entries, newest first, older than ``before_seq``
+        (an entry's ``seq``) if given: a page of :meth:`history`, for paginated reads."""
+        if limit < 1:
+            raise InputError("a page holds at least one entry")
+        since = "" if before_seq is None else " AND seq < ?"
+        params: tuple[Any, ...] = (str(user).strip(),) + (
+            () if before_seq is None else (int(before_seq),)
+        )
+        with self.store.read() as cursor:
+            found = cursor.execute(
+                f"SELECT {','.join(ENTRY_COLUMNS)} FROM entries WHERE user_id = ?{since} "
+                f"ORDER BY seq DESC LIMIT {int(limit)}",
+                params,
             )
         return [self._readable(dict(zip(ENTRY_COLUMNS, record, strict=True))) for record in found]
 

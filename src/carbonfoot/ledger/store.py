@@ -54,7 +54,7 @@ DEFAULT_DATABASE = "carbonfoot-ledger.db"
 BUSY_TIMEOUT_MS = 60_000
 SQLITE_CACHE_KIB = 128 * 1024
 #: The schema this carbonfoot writes; older ledgers are migrated to it when opened.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 APPLICATION: Final = "carbonfoot ledger"
 #: PostgreSQL: how long a writer waits for the ledger's lock, and a statement may run (s).
 LOCK_TIMEOUT_S: Final = 30
@@ -62,9 +62,8 @@ STATEMENT_TIMEOUT_S: Final = 600
 #: Attempts at a write transaction that failed for a reason safe to retry.
 WRITE_ATTEMPTS: Final = 5
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
-#: The whole schema of a fresh ledger (version 2).
+#: The schema of a fresh ledger, with :data:`_V2_TO_V3` (version 3).
 _TABLES = """
 CREATE TABLE IF NOT EXISTS ledger_meta (
     key TEXT PRIMARY KEY,
@@ -168,6 +167,26 @@ CREATE TABLE IF NOT EXISTS ledger_meta (
 );
 """
 
+#: From version 2 to version 3: the HTTP service's API keys and which key reported each
+#: trip. Keys live beside the ledger so they follow it (a backup or a second instance of
+#: the service has the same partners); only a digest of each key is kept (see
+#: :mod:`carbonfoot.ledger.keys`). A trip's reporter is a side table keyed by trip id, so
+#: the entries, their chain and its formats stay as they were.
+_V2_TO_V3 = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    name TEXT PRIMARY KEY,
+    key_digest TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS trip_reporters (
+    trip_id TEXT PRIMARY KEY,
+    key_name TEXT NOT NULL,
+    reported_at TEXT NOT NULL
+);
+"""
+
 _SQLITE_GUARDS = """
 CREATE TRIGGER IF NOT EXISTS entries_are_append_only_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
@@ -235,6 +254,7 @@ class Store:
             )
         elif version == 1:
             self._script(cursor, _V1_TO_V2)
+        self._script(cursor, _V2_TO_V3)  # every path: a new ledger gets these tables too
         self._script(cursor, _INDEXES)
         self._guards(cursor)
         cursor.execute(
@@ -319,7 +339,9 @@ class SqliteStore(Store):
                 ).fetchall()
             }
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path}: not a SQLite database ({exc})") from None
+            raise LedgerError(
+                f"{self.path}: is not a SQLite database, so not a carbonfoot ledger ({exc})"
+            ) from None
         return _version_of(tables, self._meta, self.description)
 
     def _meta(self) -> dict[str, str]:
@@ -415,15 +437,17 @@ def _check_sqlite_file(path: Path, *, create: bool) -> None:
         if not path.parent.is_dir():
             raise LedgerError(f"{path}: its folder {path.parent} does not exist")
         return
+    # Only stat, never open: closing any other descriptor of a SQLite file drops every
+    # POSIX lock this process holds on it (fcntl locks are per process), so a header read
+    # beside open connections (a service's pool) let another process take itself for the
+    # last user, checkpoint and reset the WAL index under them: their reads went stale for
+    # good. SQLite itself refuses a file that is not a database (see _found_version).
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_MAGIC))
+        size = path.stat().st_size
     except OSError as exc:
         raise LedgerError(f"{path}: cannot read the ledger database ({exc.strerror})") from None
-    if not header:
+    if size == 0:
         raise LedgerError(f"{path}: is an empty file, not a carbonfoot ledger")
-    if header != _SQLITE_MAGIC:
-        raise LedgerError(f"{path}: is not a SQLite database, so not a carbonfoot ledger")
 
 
 def _version_of(
@@ -558,11 +582,13 @@ class PostgresStore(Store):
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
                 )
             }
+            version = 1 if "entries" in tables else 0
             if "ledger_meta" in tables:
                 found = dict(cursor.execute("SELECT key, value FROM ledger_meta"))
-                if int(found.get("schema", 0)) >= SCHEMA_VERSION:
+                version = int(found.get("schema", version))
+                if version >= SCHEMA_VERSION:
                     return
-            self._migrate(cursor, 1 if "entries" in tables else 0)
+            self._migrate(cursor, version)
 
     def _guards(self, cursor: Any) -> None:
         cursor.execute(_POSTGRES_GUARDS)
