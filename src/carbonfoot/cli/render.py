@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from carbonfoot.research import Comparison, SensitivityReport, UncertaintyReport
+    from carbonfoot.research.explain import TripExplanation
     from carbonfoot.results import Results, RunInfo, Summary
 
 __all__ = [
     "console",
     "print_comparison",
     "print_examples",
+    "print_explanation",
     "print_monte_carlo",
     "print_sensitivity",
     "print_summary",
@@ -110,6 +112,16 @@ def print_summary(summary: Summary, info: RunInfo, output_path: Path, elapsed: f
         f"baseline {info.baseline} ({info.baseline_g_per_pkm:.4g} g/pkm), policy {info.policy} ({params})"
     )
     out.print(f"wrote {output_path} in {elapsed:.2f} s")
+
+
+def print_explanation(explanation: TripExplanation, *, as_json: bool = False) -> None:
+    """One trip's account (:meth:`TripExplanation.text`), or its data as JSON."""
+    if as_json:
+        import json
+
+        click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(explanation.text())
 
 
 def print_examples(results: Results) -> None:
