@@ -42,7 +42,7 @@ def test_a_mix_is_the_weighted_mean(catalog: Catalog) -> None:
         ("car:-1,bus:2", InputError, "positive"),
         ("car:x,bus:1", InputError, "not a number"),
         ("car:nan,bus:1", InputError, "positive"),
-        ("hovercraft", UnknownModeError, "unknown mode"),
+        ("hovercraft", UnknownModeError, "unknown baseline .hovercraft.; a baseline is a mode"),
         ("car:0.5:1,bus:0.5", InputError, "not 'mode:weight'"),
     ],
 )

@@ -40,7 +40,8 @@ def test_defaults_are_overlaid_with_what_is_given_and_parsed() -> None:
 
 def test_an_unknown_parameter_names_its_owner_and_the_known_ones() -> None:
     with pytest.raises(
-        PolicyError, match=r"policy 'p' has no parameter 'cpa'; its parameters: rate, cap"
+        PolicyError,
+        match=r"policy 'p' has no parameter 'cpa' \(did you mean 'cap'\?\); its parameters: rate, cap",
     ):
         resolve_parameters(PARAMETERS, {"cpa": "1"}, owner="policy 'p'", error=PolicyError)
 

@@ -26,10 +26,12 @@ from carbonfoot.parameters import (
 )
 from carbonfoot.policies import (
     MILLIGRAMS_PER_GRAM,
+    AwardReason,
     apply_daily_cap,
     apply_daily_cap_matrix,
     divide_floor,
     mode_allowed,
+    rule_reasons,
 )
 from carbonfoot_builtins._eligibility import DEFAULT_ELIGIBLE
 
@@ -76,6 +78,17 @@ class CarbonCoin:
             return 0
         units = savings_mg * self.scale // self.milligrams_per_coin
         return units if self.daily_cap_units is None else min(units, self.daily_cap_units)
+
+    def explain_one(self, batch: PolicyBatch) -> tuple[AwardReason, ...]:
+        """Why the one trip of ``batch`` earns what :meth:`award` gives it."""
+        return rule_reasons(
+            batch,
+            self,
+            eligible=self.eligible_modes,
+            milligrams_per_unit=self.milligrams_per_coin,
+            units=int(divide_floor(batch.savings_mg, self.scale, self.milligrams_per_coin)[0]),
+            cap=self.daily_cap_units,
+        )
 
     def describe(self) -> str:
         cap = (

@@ -24,10 +24,12 @@ from carbonfoot.parameters import (
 )
 from carbonfoot.policies import (
     MILLIGRAMS_PER_GRAM,
+    AwardReason,
     apply_daily_cap,
     apply_daily_cap_matrix,
     divide_floor,
     mode_allowed,
+    rule_reasons,
 )
 from carbonfoot_builtins._eligibility import DEFAULT_ELIGIBLE
 
@@ -70,6 +72,17 @@ class GreenCredit:
             return 0
         credits = savings_mg // self.milligrams_per_credit
         return credits if self.daily_cap is None else min(credits, self.daily_cap)
+
+    def explain_one(self, batch: PolicyBatch) -> tuple[AwardReason, ...]:
+        """Why the one trip of ``batch`` earns what :meth:`award` gives it."""
+        return rule_reasons(
+            batch,
+            self,
+            eligible=self.eligible_modes,
+            milligrams_per_unit=self.milligrams_per_credit,
+            units=int(divide_floor(batch.savings_mg, 1, self.milligrams_per_credit)[0]),
+            cap=self.daily_cap,
+        )
 
     def describe(self) -> str:
         cap = (

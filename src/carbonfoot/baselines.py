@@ -24,7 +24,13 @@ import numpy as np
 import numpy.typing as npt
 from attrs import field, frozen, validators
 
-from carbonfoot.errors import BaselineError, FactorError, InputError
+from carbonfoot.errors import (
+    BaselineError,
+    FactorError,
+    InputError,
+    UnknownModeError,
+    unknown_message,
+)
 from carbonfoot.factors import FactorSet
 from carbonfoot.modes import ModeTable
 from carbonfoot.parameters import Parameter, resolve_parameters
@@ -118,6 +124,17 @@ def resolve_baseline(
         raise InputError(f"baseline {text!r} takes no parameters (only methodologies do)")
     if "," in text or ":" in text or "=" in text:
         return mix_baseline(mix_weights(text), context)
+    if context.modes.code_of(text) < 0:
+        names = [*(methods or {}), *context.modes.ids]
+        raise UnknownModeError(
+            unknown_message(
+                "baseline",
+                text,
+                names,
+                known_as="a baseline is a mode, a mix 'car:0.6,bus:0.4' or one of",
+                aliases=context.modes.aliases,
+            )
+        )
     mode_id, column = context.mode_factor(text)
     return Baseline(
         spec=mode_id,

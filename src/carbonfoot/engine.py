@@ -27,6 +27,7 @@ import numpy.typing as npt
 import pyarrow as pa
 from attrs import field, frozen
 
+from carbonfoot._kernels.strings import fold_name
 from carbonfoot.baselines import Baseline, BaselineContext, resolve_baseline
 from carbonfoot.distances import resolve_options
 from carbonfoot.errors import FactorError, InputError, PolicyError, unknown_message
@@ -40,7 +41,7 @@ from carbonfoot.modes import Mode, ModeTable
 from carbonfoot.money import whole_milligrams
 from carbonfoot.parameters import ModeSelection, format_param
 from carbonfoot.plugins import Catalog, default_catalog
-from carbonfoot.policies import CreditPolicy, PolicyBatch
+from carbonfoot.policies import AwardReason, CreditPolicy, ExplainedPolicy, PolicyBatch
 from carbonfoot.results import Results, RunInfo, build_results
 from carbonfoot.times import day_number, local_days, today
 
@@ -323,7 +324,9 @@ class Engine:
         self._cells = (factor.tolist(), base.tolist(), self.savings_table.tolist())
         # For single trips: the set's validity cuts and districts, read once, not per call.
         self._cuts = self.factor_set.cuts
-        self._district_index = {name: i for i, name in enumerate(self.factor_set.districts)}
+        self._district_index = {
+            fold_name(name): i for i, name in enumerate(self.factor_set.districts)
+        }
 
     # -- the batch path -----------------------------------------------------------
 
@@ -665,6 +668,37 @@ class Engine:
             policy=info.policy,
         )
 
+    def trip_award(
+        self,
+        mode: str,
+        savings_mg: int,
+        *,
+        on: dt.date | None = None,
+        already_issued: int = 0,
+    ) -> tuple[int, tuple[AwardReason, ...]]:
+        """The award (minor units) of one trip of ``mode`` saving ``savings_mg``, paid as
+        the batch path pays it when its user was already issued ``already_issued`` that
+        local day (``on``, default today), and the policy's reasons for it.
+
+        A policy that cannot say why (no ``explain_one``) gives its rule as the reason.
+        """
+        code = self.modes.code_of(self.mode(mode).id)
+        batch = PolicyBatch(
+            np.array([max(int(savings_mg), 0)], dtype=np.int64),
+            np.ones(1, dtype=np.bool_),
+            np.zeros(1, dtype=np.int64),
+            np.array([today() if on is None else day_number(on)], dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+            mode=np.array([code], dtype=np.int32),
+            mode_ids=self.modes.ids,
+            mode_categories=self._categories,
+            already_issued=np.array([int(already_issued)], dtype=np.int64),
+        )
+        award = int(self._checked_awards(self.policy.award(batch), batch)[0])
+        if isinstance(self.policy, ExplainedPolicy):
+            return award, tuple(self.policy.explain_one(batch))
+        return award, (AwardReason("rule", f"the policy's rule: {self.policy.describe()}"),)
+
     def cell_of(self, on: dt.date | None, district: str) -> tuple[int, int]:
         """The (district, interval) cell of the factor tables for a trip on the local date
         ``on`` (default: today) in ``district`` (an unknown district: the general value)."""
@@ -673,7 +707,7 @@ class Engine:
         day = today() if on is None else day_number(on)
         # As FactorSet.interval_of (a right-side search of the sorted cuts), for one day.
         interval = bisect.bisect_right(self._cuts, day)
-        return self._district_index.get(district, 0), interval
+        return self._district_index.get(fold_name(district), 0), interval
 
     def mode(self, label: str) -> Mode:
         """The installed mode a label names (id or alias)."""

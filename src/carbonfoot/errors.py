@@ -12,7 +12,7 @@ Bad rows inside a batch are not exceptions: they come back as data, with a statu
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "UnknownModeError",
     "UnknownPolicyError",
     "UnknownTripError",
+    "did_you_mean",
     "unknown_message",
 ]
 
@@ -62,14 +63,48 @@ def _rebuild(
     return error
 
 
+def did_you_mean(
+    name: str, known: Iterable[str], aliases: Mapping[str, str] | None = None
+) -> list[str]:
+    """The known names closest to ``name`` (at most three, closest first), compared
+    case-insensitively with :func:`difflib.get_close_matches` at its default cutoff (0.6),
+    keeping those within 0.1 of the closest one's similarity.
+
+    ``aliases`` maps other spellings to the name they stand for (``"bicycle"`` to
+    ``"bike"``): a label close to an alias suggests the name it stands for.
+    """
+    targets: dict[str, str] = {str(choice).casefold(): str(choice) for choice in known}
+    for alias, target in (aliases or {}).items():
+        targets.setdefault(str(alias).casefold(), str(target))
+    wanted = str(name).casefold()
+    closest = difflib.get_close_matches(wanted, list(targets), n=6)
+    if not closest:
+        return []
+    # Guesses about as close as the closest only: 'policy.param' names 'policy.params',
+    # not also 'policy.id'.
+    best = difflib.SequenceMatcher(None, wanted, closest[0]).ratio()
+    found: list[str] = []
+    for close in closest:
+        near = difflib.SequenceMatcher(None, wanted, close).ratio() >= best - 0.1
+        if near and targets[close] not in found:
+            found.append(targets[close])
+    return found[:3]
+
+
 def unknown_message(
-    kind: str, name: str, known: Iterable[str], *, known_as: str = "installed"
+    kind: str,
+    name: str,
+    known: Iterable[str],
+    *,
+    known_as: str = "installed",
+    aliases: Mapping[str, str] | None = None,
 ) -> str:
-    """The one shape of "no such thing" messages: ``unknown mode 'metor'; did you mean
-    'metro'? installed: bus, metro, walk`` (the guess only where one is close)."""
+    """The one shape of "no such thing" messages: ``unknown mode 'metor' (did you mean
+    'metro'?); installed: bus, metro, walk`` (the guesses only where some are close; an
+    alias close to ``name`` suggests the name it stands for)."""
     choices = list(known)
-    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.75)
-    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    close = did_you_mean(name, choices, aliases)
+    guess = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
     return f"unknown {kind} {name!r}{guess}; {known_as}: {', '.join(choices) or 'none'}"
 
 

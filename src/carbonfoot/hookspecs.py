@@ -212,7 +212,9 @@ def register_credit_policies(register: RegisterCreditPolicy) -> None:
 
     Helpers: :mod:`carbonfoot.policies` (``PolicyBatch``, ``apply_daily_cap``,
     ``divide_floor``, ``mode_allowed``; ``MatrixPolicy`` for an optional vectorized
-    ``award_matrix``) and :mod:`carbonfoot.parameters`.
+    ``award_matrix``; ``ExplainedPolicy`` for an optional ``explain_one``, the reasons of
+    one trip's award that ``explain`` shows, with ``rule_reasons`` for the common rule) and
+    :mod:`carbonfoot.parameters`.
 
     Returns nothing.
 

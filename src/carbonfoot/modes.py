@@ -26,7 +26,7 @@ from attrs import field, frozen, validators
 
 from carbonfoot._kernels.lookup import TextLookup
 from carbonfoot._kernels.strings import fold_name
-from carbonfoot.errors import UnknownModeError, unknown_message
+from carbonfoot.errors import UnknownModeError, did_you_mean, unknown_message
 
 __all__ = ["CATEGORIES", "UNKNOWN_MODE", "Mode", "ModeTable", "SpeedRange", "normalise_label"]
 
@@ -161,9 +161,20 @@ class ModeTable:
         code = self.code_of(label)
         if code == UNKNOWN_MODE:
             raise UnknownModeError(
-                unknown_message("mode", label, self.ids, known_as="installed modes")
+                unknown_message(
+                    "mode", label, self.ids, known_as="installed modes", aliases=self.aliases
+                )
             )
         return self.modes[code]
+
+    def suggest(self, label: str) -> list[str]:
+        """Mode ids a mistyped ``label`` may have meant (closest first; none if none is close)."""
+        return did_you_mean(label, self.ids, self.aliases)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Every alias and its mode id (for suggestions)."""
+        return {alias: mode.id for mode in self.modes for alias in mode.aliases}
 
     def codes(self, labels: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int32]:
         """The code of each label of a text column (:data:`UNKNOWN_MODE` if none or null).

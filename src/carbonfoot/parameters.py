@@ -11,7 +11,6 @@ the raw value, text or a TOML value, and returns the parsed one or raises ``Valu
 
 from __future__ import annotations
 
-import difflib
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -19,7 +18,7 @@ from typing import Any, Final, TypeVar
 
 from attrs import field, frozen, validators
 
-from carbonfoot.errors import CarbonfootError
+from carbonfoot.errors import CarbonfootError, did_you_mean
 
 T = TypeVar("T")
 
@@ -67,11 +66,7 @@ def resolve_parameters(
     if unknown:
         names = ", ".join(map(repr, unknown))
         listed = ", ".join(sorted(known) if not owner else known) or "none"
-        guesses = [
-            close[0]
-            for name in unknown
-            if (close := difflib.get_close_matches(name, list(known), n=1, cutoff=0.75))
-        ]
+        guesses = [guess for name in unknown for guess in did_you_mean(name, known)]
         guess = f" (did you mean {', '.join(map(repr, guesses))}?)" if guesses else ""
         if owner:
             raise error(f"{owner} has no {noun} {names}{guess}; its {noun}s: {listed}")

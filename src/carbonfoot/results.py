@@ -31,7 +31,16 @@ if TYPE_CHECKING:
     from carbonfoot.intake import TripColumns
     from carbonfoot.modes import ModeTable
 
-__all__ = ["ModeSummary", "Results", "RunInfo", "Summary", "build_results", "merge_summaries"]
+__all__ = [
+    "ModeSummary",
+    "Results",
+    "RunInfo",
+    "Summary",
+    "build_results",
+    "merge_label_counts",
+    "merge_summaries",
+    "unknown_label_counts",
+]
 
 OUTPUT_COLUMNS = (
     "trip_id",
@@ -101,6 +110,9 @@ class Summary:
     """Totals by mode, counts by status, and grand totals of a batch.
 
     :meth:`to_arrow` and :meth:`to_pandas` give ``by_mode`` as a table, one row per mode.
+    ``computed`` (here and per mode) counts the rows that count in the totals: status
+    ``ok``. Quarantined rows are computed too (their numbers are in the table) but earn
+    nothing and are left out of the totals; :attr:`quarantined` counts them.
     """
 
     by_mode: tuple[ModeSummary, ...]
@@ -111,6 +123,18 @@ class Summary:
     credits: int | Decimal
     credit_unit: str
     credit_decimals: int = 0
+    #: Labels that named no installed mode, most frequent first, with their row counts
+    #: (at most :data:`UNKNOWN_LABELS_KEPT`), and how many other such labels there were.
+    unknown_labels: tuple[tuple[str, int], ...] = ()
+    unknown_labels_more: int = 0
+    #: Start times without an offset, read as wall-clock time in ``timezone``.
+    naive_times: int = 0
+    timezone: str = ""
+
+    @property
+    def ok(self) -> int:
+        """Rows counted in the totals (status ``ok``): what ``computed`` counts."""
+        return self.computed
 
     @property
     def quarantined(self) -> int:
@@ -319,7 +343,70 @@ def build_results(
         modes,
         info,
     )
+    labels, more = unknown_label_counts(columns.mode_label, codes)
+    summary = evolve(
+        summary,
+        unknown_labels=labels,
+        unknown_labels_more=more,
+        naive_times=columns.naive_times,
+        timezone=info.timezone,
+    )
     return Results(table=table, info=info, summary=summary, trips=trips)
+
+
+#: Unknown mode labels a summary lists by name, most frequent first.
+UNKNOWN_LABELS_KEPT = 100
+
+
+def unknown_label_counts(
+    labels: pa.Array, codes: npt.NDArray[np.int32], keep: int = UNKNOWN_LABELS_KEPT
+) -> tuple[tuple[tuple[str, int], ...], int]:
+    """The labels of rows whose mode is unknown, with their counts, most frequent first
+    (ties by label), at most ``keep`` of them, and how many other labels there were.
+
+    One ``value_counts`` over the rejected rows; empty and null labels are not listed
+    (their rows say "is empty").
+    """
+    unknown = np.flatnonzero(codes < 0)
+    if unknown.size == 0:
+        return (), 0
+    texts = labels.take(pa.array(unknown)).cast(pa.string())
+    texts = texts.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0))
+    return _top_labels(pc.value_counts(texts), keep)
+
+
+def _top_labels(counts: pa.StructArray, keep: int) -> tuple[tuple[tuple[str, int], ...], int]:
+    """The ``keep`` most frequent of ``value_counts`` output, and how many were left out."""
+    if len(counts) == 0:
+        return (), 0
+    table = pa.table({"label": counts.field("values"), "count": counts.field("counts")})
+    table = table.take(pc.sort_indices(table, [("count", "descending"), ("label", "ascending")]))
+    top = table.slice(0, keep)
+    pairs = tuple(
+        zip(top.column("label").to_pylist(), top.column("count").to_pylist(), strict=True)
+    )
+    return pairs, table.num_rows - top.num_rows
+
+
+def merge_label_counts(
+    parts: Sequence[tuple[tuple[str, int], ...]], more: int = 0, keep: int = UNKNOWN_LABELS_KEPT
+) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Unknown labels of disjoint parts of a batch, added up and cut as one batch's are.
+
+    Exact while no part had more than ``keep`` labels (``more`` sums the parts' others:
+    then the listed counts are lower bounds and ``more`` an upper bound)."""
+    totals: dict[str, int] = {}
+    for pairs in parts:
+        for label, count in pairs:
+            totals[label] = totals.get(label, 0) + count
+    if not totals:
+        return (), more
+    counts = pa.StructArray.from_arrays(
+        [pa.array(list(totals), pa.string()), pa.array(list(totals.values()), pa.int64())],
+        names=["values", "counts"],
+    )
+    pairs, left = _top_labels(counts, keep)
+    return pairs, left + more
 
 
 def _exact_sums(slot: npt.NDArray[Any], awards: npt.NDArray[np.int64], bins: int) -> list[int]:
@@ -411,6 +498,9 @@ def merge_summaries(
             )
         for status, count in summary.status_counts.items():
             counts[status] = counts.get(status, 0) + count
+    labels, more = merge_label_counts(
+        [s.unknown_labels for s in summaries], sum(s.unknown_labels_more for s in summaries)
+    )
     order = {mode: index for index, mode in enumerate(mode_ids)}
     rows = tuple(sorted(by_mode.values(), key=lambda row: order.get(row.mode, len(order))))
     return Summary(
@@ -422,4 +512,8 @@ def merge_summaries(
         credits=sum((s.credits for s in summaries), start=info.credit_value(0)),
         credit_unit=info.credit_unit,
         credit_decimals=info.credit_decimals,
+        unknown_labels=labels,
+        unknown_labels_more=more,
+        naive_times=sum(s.naive_times for s in summaries),
+        timezone=info.timezone,
     )

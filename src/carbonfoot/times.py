@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from attrs import frozen
+from attrs import evolve, frozen
 
 from carbonfoot._kernels.arrays import null_mask
 
@@ -81,6 +81,8 @@ class ParsedTimes:
     ``micros`` is meaningful where ``valid``. Every row that is not valid is exactly one
     of: ``missing`` (null or blank), ``out_of_range`` (a time outside :data:`TIME_RANGE`),
     ``no_date`` (well formed but no calendar date, such as February 30), or malformed.
+    ``naive`` counts the valid times that had no offset and were read as wall-clock time
+    in the given time zone (text without ``Z`` or ``+hh:mm``, timestamps without a zone).
     """
 
     micros: Int64Array
@@ -88,6 +90,7 @@ class ParsedTimes:
     missing: BoolArray
     out_of_range: BoolArray
     no_date: BoolArray
+    naive: int = 0
 
 
 def day_number(date: dt.date) -> int:
@@ -111,7 +114,10 @@ def parse_times(values: pa.Array, timezone: str) -> ParsedTimes:
     none = np.zeros(size, dtype=np.bool_)
     if pa.types.is_timestamp(values.type):
         micros, valid, missing, outside = _from_timestamps(values, timezone)
-        return _in_range(micros, valid, missing, outside, none)
+        parsed = _in_range(micros, valid, missing, outside, none)
+        if values.type.tz is None:
+            return evolve(parsed, naive=int(np.count_nonzero(parsed.valid)))
+        return parsed
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return ParsedTimes(np.zeros(size, dtype=np.int64), none, null_mask(values), none, none)
     if (
@@ -150,7 +156,8 @@ def parse_times(values: pa.Array, timezone: str) -> ParsedTimes:
             )
         micros[rows] = _utc_micros(parsed)
         valid[rows] = ok
-    return _in_range(micros, valid, missing, year_outside, no_date)
+    result = _in_range(micros, valid, missing, year_outside, no_date)
+    return evolve(result, naive=int(np.count_nonzero(result.valid & readable & ~zoned)))
 
 
 def _in_range(

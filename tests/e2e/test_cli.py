@@ -128,7 +128,7 @@ def test_a_config_file_sets_the_policy(trips_csv: Path, tmp_path: Path) -> None:
         (
             HEADER + "a,u,bus,1,2024-05-01T08:00:00Z\n",
             ["--baseline", "hovercraft"],
-            "unknown mode 'hovercraft'",
+            "unknown baseline 'hovercraft'; a baseline is a mode",
         ),
     ],
 )

@@ -21,17 +21,20 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from carbonfoot.research import Comparison, SensitivityReport, UncertaintyReport
+    from carbonfoot.research.explain import TripExplanation
     from carbonfoot.results import Results, RunInfo, Summary
 
 __all__ = [
     "console",
     "print_comparison",
     "print_examples",
+    "print_explanation",
     "print_monte_carlo",
     "print_sensitivity",
     "print_summary",
     "printable",
     "progress_bars",
+    "unknown_labels_line",
 ]
 
 #: Control characters (and the line and paragraph separators) as they are shown: escaped,
@@ -61,16 +64,25 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=max(width, 100))
 
 
+#: Unknown mode labels the summary names, most frequent first; the rest are counted.
+SHOWN_UNKNOWN_LABELS = 5
+
+
 def print_summary(summary: Summary, info: RunInfo, output_path: Path, elapsed: float) -> None:
-    """The run's table by mode, its statuses, its rows and its provenance."""
+    """The run's table by mode, its statuses, its rows and its provenance.
+
+    "counted" is the rows in the totals (status ok; a mode that earns nothing, such as a
+    private car, is counted with 0 credits); "computed" the rows whose numbers were
+    computed, counted or quarantined: the two are never called the same.
+    """
     from rich.table import Table
 
     unit = summary.credit_unit + "s"
-    table = Table(title=f"carbonfoot: {summary.trips:,} trips, {summary.computed:,} computed")
+    table = Table(title=f"carbonfoot: {summary.trips:,} trips, {summary.ok:,} counted")
     for header, justify in (
         ("mode", "left"),
         ("trips", "right"),
-        ("computed", "right"),
+        ("counted", "right"),
         ("km", "right"),
         ("savings kg", "right"),
         (unit, "right"),
@@ -88,7 +100,7 @@ def print_summary(summary: Summary, info: RunInfo, output_path: Path, elapsed: f
     table.add_row(
         "total",
         f"{summary.trips:,}",
-        f"{summary.computed:,}",
+        f"{summary.ok:,}",
         f"{sum(r.distance_km for r in summary.by_mode):,.1f}",
         f"{summary.savings_g / 1000:,.3f}",
         f"{summary.credits:,}",
@@ -102,14 +114,47 @@ def print_summary(summary: Summary, info: RunInfo, output_path: Path, elapsed: f
     params = ", ".join(f"{k}={v}" for k, v in info.policy_params.items())
     out.print(f"status: {statuses}")
     out.print(
-        f"rows: {summary.trips:,} in = {summary.computed + summary.quarantined:,} computed "
-        f"({summary.quarantined:,} quarantined as suspect, earning nothing) + {summary.rejected:,} rejected"
+        f"rows: {summary.trips:,} in = {summary.ok + summary.quarantined:,} computed "
+        f"({summary.ok:,} counted in the totals + {summary.quarantined:,} quarantined as suspect, earning nothing)"
+        f" + {summary.rejected:,} rejected"
     )
+    unknown = unknown_labels_line(summary)
+    if unknown:
+        out.print(unknown)
+    if summary.naive_times:
+        out.print(
+            f"times: {summary.naive_times:,} naive times read as {summary.timezone or info.timezone}"
+            " (no offset given; the policy's time zone, --policy-param timezone=... to change)"
+        )
     out.print(
         f"factor set {info.factor_set}@{info.factor_set_hash[:12]} ({info.gas}), "
         f"baseline {info.baseline} ({info.baseline_g_per_pkm:.4g} g/pkm), policy {info.policy} ({params})"
     )
     out.print(f"wrote {output_path} in {elapsed:.2f} s")
+
+
+def unknown_labels_line(summary: Summary, shown: int = SHOWN_UNKNOWN_LABELS) -> str:
+    """``(unknown) 2: "bycicle" 1, "skateboard" 1``, the most frequent few, then
+    ``and K more``; empty when every label named a mode."""
+    if not summary.unknown_labels:
+        return ""
+    rows = next((row.trips for row in summary.by_mode if row.mode == "(unknown)"), 0)
+    listed = ", ".join(
+        f'"{printable(label)}" {count:,}' for label, count in summary.unknown_labels[:shown]
+    )
+    more = max(len(summary.unknown_labels) - shown, 0) + summary.unknown_labels_more
+    tail = f", and {more:,} more label{'s' if more != 1 else ''}" if more else ""
+    return f"(unknown) {rows:,}: {listed}{tail} (see `carbonfoot modes`)"
+
+
+def print_explanation(explanation: TripExplanation, *, as_json: bool = False) -> None:
+    """One trip's account (:meth:`TripExplanation.text`), or its data as JSON."""
+    if as_json:
+        import json
+
+        click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(explanation.text())
 
 
 def print_examples(results: Results) -> None:

@@ -6,6 +6,7 @@ Each builds its engine from the shared options, calls :mod:`carbonfoot.research.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,13 @@ from carbonfoot.cli.options import (
     trip_file_options,
     trip_format_of,
 )
-from carbonfoot.cli.render import console, print_comparison, print_monte_carlo, print_sensitivity
+from carbonfoot.cli.render import (
+    console,
+    print_comparison,
+    print_explanation,
+    print_monte_carlo,
+    print_sensitivity,
+)
 from carbonfoot.errors import InputError
 
 if TYPE_CHECKING:
@@ -65,14 +72,57 @@ def _chart_option(text: str) -> Callable[[Any], Any]:
 
 @click.command()
 @click.option("--mode", required=True, help="Mode id or alias, e.g. metro or 地铁.")
-@click.option("--distance", required=True, help="Distance with its unit, e.g. '5 km' or '3.1 mi'.")
+@click.option(
+    "--distance",
+    required=True,
+    help="Distance with its unit: '5 km', 5km, 5000m, '3.1 mi'; a plain number is in km "
+    "(or the config's distance_unit).",
+)
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="The trip's local date: the factors and baseline valid then (default today, UTC).",
+)
+@click.option(
+    "--district",
+    default="",
+    metavar="NAME",
+    help="The trip's district: its own factor variants where the set has them.",
+)
+@click.option(
+    "--already-paid",
+    default="0",
+    metavar="AMOUNT",
+    help="What the user was already paid that day, for the daily cap (default 0).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The explanation as JSON.")
 @engine_options
-def explain(mode: str, distance: str, request: EngineRequest) -> None:
-    """Show every step of one trip's calculation, with units and each factor's source."""
-    from carbonfoot.research.explain import explain_trip
+def explain(
+    mode: str,
+    distance: str,
+    on: dt.datetime | None,
+    district: str,
+    already_paid: str,
+    as_json: bool,
+    request: EngineRequest,
+) -> None:
+    """Show every step of one trip's calculation, with units and each factor's source, and
+    every reason it earns what it earns (eligibility, the daily cap, quarantine)."""
+    from carbonfoot.research.explain import explain as explain_one
 
     engine, config = build_engine(request)
-    click.echo(explain_trip(engine, mode, distance, distance_unit_of(None, config)))
+    explanation = explain_one(
+        engine,
+        mode,
+        distance,
+        distance_unit_of(None, config),
+        on=None if on is None else on.date(),
+        district=district,
+        already_paid=already_paid,
+    )
+    print_explanation(explanation, as_json=as_json)
 
 
 def _evaluator(

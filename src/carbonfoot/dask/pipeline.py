@@ -42,13 +42,13 @@ from dask.delayed import Delayed, delayed
 from carbonfoot._kernels.arrays import one_array
 from carbonfoot.dask.columns import FIRST, PART, ROW, TRIP, TRIP_KEY, USER
 from carbonfoot.dask.frames import frame_of, public_frame, result_frame
-from carbonfoot.dask.summary import exact_summary
+from carbonfoot.dask.summary import BucketNotes, exact_summary
 from carbonfoot.engine import Engine
 from carbonfoot.errors import InputError
 from carbonfoot.intake import to_arrow_table
 from carbonfoot.intake.columns import BAD_ROW_COLUMN, RESERVED_PREFIX, find_column
 from carbonfoot.intake.ids import ids_as_text, repeated_trip_ids, string_hash
-from carbonfoot.results import RunInfo
+from carbonfoot.results import RunInfo, unknown_label_counts
 
 __all__ = ["SHUFFLE", "DaskResults", "compute"]
 
@@ -114,7 +114,7 @@ def compute(
         by_user = _by_user(numbered, find_column(columns, "user_id"), buckets, fold)
         shipped = delayed(engine, name=f"carbonfoot-engine-{uuid.uuid4().hex}")
         tasks = [
-            delayed(_compute_bucket, nout=2)(bucket, shipped, duplicates, distance_unit, columns)
+            delayed(_compute_bucket, nout=3)(bucket, shipped, duplicates, distance_unit, columns)
             for bucket in by_user.to_delayed()
         ]
         result_meta = result_frame(
@@ -131,7 +131,9 @@ def compute(
     return DaskResults(
         table=table.map_partitions(public_frame, probe.table.schema, meta=public_meta),
         rejected=rejected_table.drop(columns=[ROW]),
-        summary=exact_summary(result_parts, engine.modes.ids, engine.run_info),
+        summary=exact_summary(
+            result_parts, engine.modes.ids, engine.run_info, [task[2] for task in tasks]
+        ),
         info=engine.run_info,
         schema=probe.table.schema,
         rejects_schema=probe.rejected.schema.remove_metadata(),
@@ -243,8 +245,10 @@ def _compute_bucket(
     duplicates: Duplicates,
     distance_unit: str,
     columns: tuple[str, ...],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One user bucket, in row order, through the engine: (results, rejected input rows)."""
+) -> tuple[pd.DataFrame, pd.DataFrame, BucketNotes]:
+    """One user bucket, in row order, through the engine: (results, rejected input rows,
+    what the summary needs of the intake: every unknown mode label with its count, and
+    the number of naive start times)."""
     rows = bucket[ROW].to_numpy(dtype=np.int64)
     parts = bucket[PART].to_numpy(dtype=np.int64)
     trips = to_arrow_table(bucket[list(columns)])
@@ -259,7 +263,11 @@ def _compute_bucket(
         **{ROW: rows[rejected], PART: parts[rejected]}
     )
     frame = result_frame(results.table, len(engine.modes), rows, {PART: parts})
-    return frame, rejects
+    mode = results.table.column("mode").combine_chunks()
+    index = np.asarray(mode.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+    codes = np.where((index >= 0) & (index < len(engine.modes)), index, -1).astype(np.int32)
+    labels, _ = unknown_label_counts(mode.cast(pa.string()), codes, keep=len(mode))
+    return frame, rejects, (labels, results.summary.naive_times)
 
 
 # -- 4. back into input order --------------------------------------------------------------

@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from attrs import define
+from attrs import define, evolve
 from dask.delayed import Delayed, delayed
 
 from carbonfoot.dask.columns import AWARD, SLOT, STATUS
-from carbonfoot.results import ModeSummary, RunInfo, Summary
+from carbonfoot.results import ModeSummary, RunInfo, Summary, merge_label_counts
 from carbonfoot.statuses import STATUSES
 
-__all__ = ["PairwisePlan", "exact_summary", "pairwise_plan", "pairwise_sum"]
+__all__ = ["BucketNotes", "PairwisePlan", "exact_summary", "pairwise_plan", "pairwise_sum"]
 
 FLOAT_COLUMNS = ("distance_km", "emissions_g", "baseline_g", "savings_g")
 #: numpy's pairwise summation: blocks of at most 128 values, split in halves rounded to 8.
@@ -37,10 +37,19 @@ _BLOCK = 128
 _UNROLL = 8
 
 Node = tuple[Any, ...]
+#: What one user bucket tells the summary of its intake: every unknown mode label with
+#: its row count, and how many start times were naive.
+BucketNotes = tuple[tuple[tuple[str, int], ...], int]
 
 
-def exact_summary(parts: Sequence[Delayed], mode_ids: tuple[str, ...], info: RunInfo) -> Delayed:
-    """A Delayed :class:`Summary` of result partitions given in input order."""
+def exact_summary(
+    parts: Sequence[Delayed],
+    mode_ids: tuple[str, ...],
+    info: RunInfo,
+    notes: Sequence[Delayed] = (),
+) -> Delayed:
+    """A Delayed :class:`Summary` of result partitions given in input order, with the
+    buckets' ``notes`` (:data:`BucketNotes`: unknown labels, naive times)."""
     bins = len(mode_ids) + 1
     totals: Delayed | None = None
     for part in parts:  # the float sums go on in row order: one partition after the other
@@ -48,7 +57,19 @@ def exact_summary(parts: Sequence[Delayed], mode_ids: tuple[str, ...], info: Run
     plan = delayed(pairwise_plan)([delayed(len)(part) for part in parts])
     pieces = [delayed(_pairwise_pieces)(part, plan, i) for i, part in enumerate(parts)]
     savings = delayed(_pairwise_total)(plan, pieces)
-    return delayed(_summary)(totals, savings, mode_ids, info)
+    return delayed(_with_notes)(delayed(_summary)(totals, savings, mode_ids, info), list(notes))
+
+
+def _with_notes(summary: Summary, notes: Sequence[BucketNotes]) -> Summary:
+    """The summary with the buckets' unknown labels (cut as one pass cuts them) and
+    naive times added up."""
+    labels, more = merge_label_counts([labels for labels, _ in notes])
+    return evolve(
+        summary,
+        unknown_labels=labels,
+        unknown_labels_more=more,
+        naive_times=sum(naive for _, naive in notes),
+    )
 
 
 @define
@@ -162,6 +183,7 @@ def _summary(
         credits=info.credit_value(sum(totals.awards)),
         credit_unit=info.credit_unit,
         credit_decimals=info.credit_decimals,
+        timezone=info.timezone,
     )
 
 

@@ -88,6 +88,8 @@ class TripColumns:
     status: npt.NDArray[np.int8]
     rejections: Rejections
     user_codes: Deferred[npt.NDArray[np.int64]]
+    #: Start times without an offset, read as wall-clock time in the policy's time zone.
+    naive_times: int = 0
 
 
 def to_arrow_table(trips: Any) -> pa.Table:
@@ -265,7 +267,8 @@ def read_trips(
         modes=modes,
         mode_code=mode_code,
     )
-    started_us, started_valid = _read_time(column("started_at"), "started_at", timezone, rejections)
+    started = _read_time(column("started_at"), "started_at", timezone, rejections)
+    started_us, started_valid = started.micros, started.valid
     ended_us = None
     if "ended_at" in names:
         ended = column("ended_at")
@@ -297,15 +300,14 @@ def read_trips(
         status=rejections.status,
         rejections=rejections,
         user_codes=user_codes,
+        naive_times=started.naive,
     )
 
 
-def _read_time(
-    values: pa.Array, column: str, timezone: str, rejections: Rejections
-) -> tuple[npt.NDArray[np.int64], BoolArray]:
+def _read_time(values: pa.Array, column: str, timezone: str, rejections: Rejections) -> ParsedTimes:
     parsed = parse_times(values, timezone)
     _reject_times(parsed, values, column, rejections, empty_allowed=False)
-    return parsed.micros, parsed.valid
+    return parsed
 
 
 def _reject_times(

@@ -44,6 +44,12 @@ __all__ = ["MAX_TRIP_KM", "read_distances", "trip_distance_km"]
 MAX_TRIP_KM: Final = 40_075.017
 
 _NUMBER: Final = re.compile(NUMBER_PATTERN)
+#: One trip's distance as text: a number, then (spaces or not) a unit that starts with a
+#: letter (``km``, ``nautical miles``, ``公里``).
+_DISTANCE_TEXT: Final = re.compile(
+    r"\s*(?P<number>" + NUMBER_PATTERN.removeprefix("^").removesuffix("$") + r")"
+    r"\s*(?P<unit>[^\W\d_][^\d]*?)?\s*"
+)
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -109,21 +115,33 @@ def read_distances(
 
 
 def trip_distance_km(distance: float | str, unit: str = "km") -> float:
-    """One trip's distance in km: a number in ``unit``, or text such as ``"5.2 km"``.
+    """One trip's distance in km: a number in ``unit``, or text such as ``"5.2 km"``,
+    ``"5km"``, ``"5000m"``, ``"3.1 mi"`` or ``"5"`` (then in ``unit``).
 
+    The unit is looked up in the allowlist (:data:`carbonfoot.units.DISTANCE_UNITS`) and
+    converted with pint; the text itself never reaches pint's parser.
     Read as the batch path reads a row; a bad value raises :class:`InputError` with the
     status the same row would get.
     """
     if isinstance(distance, str):
-        parts = distance.strip().split(maxsplit=1)
-        if len(parts) == 2:
-            distance, unit = parts
+        distance, unit = _number_and_unit(distance, unit)
     km = _checked_number(distance) * distance_unit_to_km(unit)
     if not km <= MAX_TRIP_KM:
         raise InputError(
             f"distance {km} km is longer than {MAX_TRIP_KM:,} km", status="bad_distance"
         )
     return km
+
+
+def _number_and_unit(text: str, default_unit: str) -> tuple[str, str]:
+    """``"5km"`` as ``("5", "km")``; ``"5"`` as ``("5", default_unit)``."""
+    match = _DISTANCE_TEXT.fullmatch(text)
+    if match is None:
+        raise InputError(
+            f"distance {text!r} is not a number with a unit, e.g. '5 km', '5000m' or '3.1 mi'",
+            status="bad_distance",
+        )
+    return match["number"], match["unit"] or default_unit
 
 
 def _checked_number(value: Any) -> float:

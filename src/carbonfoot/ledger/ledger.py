@@ -100,6 +100,7 @@ __all__ = [
     "Receipt",
     "RecomputeReport",
     "ReviewDecision",
+    "conflict_message",
 ]
 
 #: What a trip's credit records of its content: sending the trip again with other values
@@ -330,7 +331,7 @@ class Ledger:
                 )
             )
             if done.conflicts and not skip:
-                raise TripConflictError(_conflict_message(done.conflicts), list(done.conflicts))
+                raise TripConflictError(conflict_message(done.conflicts), list(done.conflicts))
             conflicts.extend(done.conflicts)
             decided = done.outcome != ""
             rows = chunk[decided]
@@ -1201,9 +1202,16 @@ def _recompute_request(
     return factors, overrides
 
 
-def _conflict_message(conflicts: Sequence[tuple[str, tuple[str, ...]]]) -> str:
+#: How a conflict message names a content field: as the trip's column, not as stored.
+_FIELD_NAMES: Final = {"started_us": "started_at"}
+
+
+def conflict_message(conflicts: Sequence[tuple[str, tuple[str, ...]]]) -> str:
+    """The message of a :class:`TripConflictError`: each trip (the first five) and the
+    fields it differs in, named as the trip's columns and settings are."""
     shown = "; ".join(
-        f"trip {trip!r} differs in {', '.join(fields)}" for trip, fields in conflicts[:5]
+        f"trip {trip!r} differs in {', '.join(_FIELD_NAMES.get(name, name) for name in fields)}"
+        for trip, fields in conflicts[:5]
     )
     more = f" (and {len(conflicts) - 5} more)" if len(conflicts) > 5 else ""
     return (

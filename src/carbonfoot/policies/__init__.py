@@ -19,6 +19,7 @@ are in :mod:`carbonfoot.parameters`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -26,13 +27,15 @@ import numpy.typing as npt
 from attrs import field, frozen, validators
 
 from carbonfoot.errors import PolicyError
-from carbonfoot.money import MILLIGRAMS_PER_GRAM, divide_floor
+from carbonfoot.money import MILLIGRAMS_PER_GRAM, divide_floor, to_value
 from carbonfoot.parameters import Parameter, resolve_parameters
 from carbonfoot.policies.caps import apply_daily_cap, apply_daily_cap_matrix
 
 __all__ = [
     "MILLIGRAMS_PER_GRAM",
+    "AwardReason",
     "CreditPolicy",
+    "ExplainedPolicy",
     "MatrixPolicy",
     "PolicyBatch",
     "PolicySpec",
@@ -40,6 +43,7 @@ __all__ = [
     "apply_daily_cap_matrix",
     "divide_floor",
     "mode_allowed",
+    "rule_reasons",
 ]
 
 Int64Array = npt.NDArray[np.int64]
@@ -168,6 +172,127 @@ class MatrixPolicy(CreditPolicy, Protocol):
     def award_matrix(self, batch: PolicyBatch, savings_mg: Int64Array) -> Int64Array:
         """Awards for each trip (row) and draw (column) of ``savings_mg``, caps included."""
         ...
+
+
+def _read_only(mapping: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping))
+
+
+@frozen
+class AwardReason:
+    """One reason a trip earns what it earns, as data a face renders (text, JSON).
+
+    ``code`` is stable (``not_eligible``, ``no_savings``, ``below_one_unit``,
+    ``capped``, ``cap_reached``, ``within_cap``, ``no_cap``, ``rule``, and the statuses
+    of trips that earn nothing: ``no_factor``, ``no_baseline``, ``suspect_*``);
+    ``message`` says it in one sentence with its figures; ``figures`` holds them as text.
+    """
+
+    code: str
+    message: str
+    figures: Mapping[str, str] = field(factory=dict, converter=_read_only)
+
+
+@runtime_checkable
+class ExplainedPolicy(CreditPolicy, Protocol):
+    """A policy that can say why one trip earns what it earns (optional, for ``explain``).
+
+    ``explain_one`` gets a batch of one trip (its mode, savings and what its user was
+    already issued that day) and returns the reasons of the award ``award`` gives that
+    batch, in the order they apply. :func:`rule_reasons` gives them for the common rule
+    (units per gram, eligible modes, a daily cap).
+    """
+
+    def explain_one(self, batch: PolicyBatch) -> tuple[AwardReason, ...]:
+        """The reasons of ``award(batch)`` for a batch of one trip."""
+        ...
+
+
+def rule_reasons(
+    batch: PolicyBatch,
+    policy: CreditPolicy,
+    *,
+    eligible: frozenset[str],
+    milligrams_per_unit: int,
+    units: int,
+    cap: int | None,
+) -> tuple[AwardReason, ...]:
+    """The reasons of a one-trip award under "so many milligrams per unit, these modes
+    earn, at most ``cap`` units per user and day" (``units``: the award before the cap).
+
+    Amounts are in the policy's minor units and shown in its unit with its decimals.
+    """
+
+    def shown(amount: int) -> str:
+        return f"{to_value(amount, policy.decimals)}"
+
+    plural = f"{policy.unit}s"
+    code = int(batch.mode[0])
+    mode_id = batch.mode_ids[code] if 0 <= code < len(batch.mode_ids) else "?"
+    if not batch.of_modes(eligible)[0]:
+        earning = [
+            name
+            for name, category in zip(batch.mode_ids, batch.mode_categories, strict=True)
+            if mode_allowed(eligible, name, category)
+        ]
+        return (
+            AwardReason(
+                "not_eligible",
+                f"{mode_id} is not eligible under {policy.id} (eligible: {', '.join(earning)})",
+                {"mode": mode_id, "eligible": ",".join(earning)},
+            ),
+        )
+    savings_mg = int(batch.savings_mg[0])
+    reasons: list[AwardReason] = []
+    if savings_mg <= 0:
+        reasons.append(AwardReason("no_savings", "the trip saves nothing against the baseline", {}))
+    elif units == 0:
+        reasons.append(
+            AwardReason(
+                "below_one_unit",
+                f"savings of {savings_mg} mg are less than the smallest award "
+                f"({shown(1)} {policy.unit} = {milligrams_per_unit / _scale(policy):g} mg)",
+                {"savings_mg": str(savings_mg)},
+            )
+        )
+    if cap is None:
+        reasons.append(AwardReason("no_cap", "no daily cap applies", {}))
+        return tuple(reasons)
+    paid = int(batch.already_issued[0])
+    room = max(cap - paid, 0)
+    figures = {"cap": shown(cap), "already_paid": shown(paid), "earned": shown(units)}
+    if units > 0 and room == 0:
+        reasons.append(
+            AwardReason(
+                "cap_reached",
+                f"the daily cap of {shown(cap)} {plural} is reached: {shown(paid)} already "
+                f"paid that day, so nothing more ({shown(units)} earned)",
+                figures,
+            )
+        )
+    elif units > room:
+        reasons.append(
+            AwardReason(
+                "capped",
+                f"capped by the daily cap of {shown(cap)} {plural}: {shown(units)} earned, "
+                f"{shown(room)} paid ({shown(paid)} already paid that day)",
+                figures,
+            )
+        )
+    else:
+        reasons.append(
+            AwardReason(
+                "within_cap",
+                f"within the daily cap of {shown(cap)} {plural} ({shown(paid)} already paid that day)",
+                figures,
+            )
+        )
+    return tuple(reasons)
+
+
+def _scale(policy: CreditPolicy) -> int:
+    """Minor units per unit of ``policy`` (100 for coins kept to two places)."""
+    return int(10**policy.decimals)
 
 
 @frozen

@@ -9,7 +9,7 @@ policy's own arithmetic, caps included.
 
 from carbonfoot.research.compare import Comparison, compare
 from carbonfoot.research.evaluate import BatchEvaluator, Totals
-from carbonfoot.research.explain import explain_trip
+from carbonfoot.research.explain import TripExplanation, explain, explain_trip
 from carbonfoot.research.montecarlo import UncertaintyReport, run_monte_carlo, sample_factor
 from carbonfoot.research.provenance import RunProvenance
 from carbonfoot.research.sensitivity import SensitivityReport, Skipped, Swing, run_sensitivity
@@ -22,8 +22,10 @@ __all__ = [
     "Skipped",
     "Swing",
     "Totals",
+    "TripExplanation",
     "UncertaintyReport",
     "compare",
+    "explain",
     "explain_trip",
     "run_monte_carlo",
     "run_sensitivity",
