@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from attrs import frozen
 
 from carbonfoot._kernels import threads
@@ -399,15 +400,28 @@ def quarantine(
             with np.errstate(divide="ignore", invalid="ignore"):
                 speed = np.where(hours > 0, distance_km[rows] / hours, np.inf)
             bounds = [f"{limits[c].min_kmh:g}-{limits[c].max_kmh:g}" for c in codes[rows]]
-            parts = [
+            bound = pa.array(bounds, type=pa.string())
+            timed = join(
                 "average speed ",
-                _text(np.round(speed, 2)),
+                _text(np.round(np.where(hours > 0, speed, 0.0), 2)),
                 " km/h is outside ",
                 mode_names,
                 "'s plausible ",
-                pa.array(bounds, type=pa.string()),
+                bound,
                 " km/h",
-            ]
+            )
+            # A trip that ends when it starts has no average speed ("inf km/h" says
+            # nothing): say what it is instead.
+            instant = join(
+                "the trip ends when it starts (no time between started_at and ended_at), so its ",
+                _text(np.round(distance_km[rows], 3)),
+                " km cannot be a ",
+                mode_names,
+                " trip at a plausible ",
+                bound,
+                " km/h",
+            )
+            parts = [pc.if_else(pa.array(hours <= 0), instant, timed)]
             column = "ended_at"
         elif status == "suspect_distance":
             bounds = [f"{limits[c].max_trip_km:g}" for c in codes[rows]]
