@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carbonfoot import Catalog, Engine, Mode
 from carbonfoot.plugins import default_catalog
@@ -139,3 +143,36 @@ def test_a_trip_that_ends_when_it_starts_is_named_so_not_given_an_infinite_speed
     assert "ends when it starts" in instant
     assert "1.5 km" in instant
     assert "average speed 20 km/h is outside walk's plausible 0-15.67 km/h" in fast
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),  # user
+            st.integers(0, 2),  # local day
+            st.integers(0, 2),  # mode code
+            st.floats(0.0, 6.0, allow_nan=False),  # km
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([1, 10_000_019]),  # dense user codes, or codes far apart
+)
+def test_daily_totals_are_the_same_dense_or_sparse(
+    trips: list[tuple[int, int, int, float]], spread: int
+) -> None:
+    # A spread of user codes too wide for a dense array takes the ranked path; both must
+    # be the definition: a trip is over when its user-day-mode total passes the limit.
+    from carbonfoot.intake.plausibility import _over_daily_distance
+
+    users = np.array([t[0] * spread for t in trips], dtype=np.int64)
+    days = np.array([t[1] for t in trips], dtype=np.int64)
+    codes = np.array([t[2] for t in trips], dtype=np.int32)
+    km = np.array([t[3] for t in trips])
+    limit = np.array([5.0, 8.0, 12.0])
+    totals: dict[tuple[int, int, int], float] = defaultdict(float)
+    for user, day, code, distance in trips:
+        totals[(user, day, code)] += distance
+    expected = [totals[(u, d, c)] > limit[c] for u, d, c, _ in trips]
+    got = _over_daily_distance(np.arange(len(trips)), users, days, codes, km, limit, len(trips))
+    assert got.tolist() == expected

@@ -46,6 +46,8 @@ __all__ = ["Limits", "PlausibilityRules", "quarantine"]
 _MICROS_PER_HOUR = 3.6e9
 _BLOCK_ROWS = 1 << 16
 _MODE_LIMITS = ("min_kmh", "max_kmh", "max_trip_km", "max_daily_km")
+#: Up to this many (user, day, mode) keys, daily totals use a dense array (8 MiB).
+_DENSE_KEYS = 1 << 20
 
 
 @frozen
@@ -277,19 +279,29 @@ def _over_daily_distance(
     max_daily: npt.NDArray[np.float64],
     size: int,
 ) -> npt.NDArray[np.bool_]:
-    """Trips whose user's distance by that mode on that local day is over the mode's limit."""
+    """Trips whose user's distance by that mode on that local day is over the mode's limit.
+
+    Where the (user, day, mode) keys span little more than the trips (user codes are dense,
+    a batch covers a few days), the totals are one ``bincount`` over the packed key, with no
+    sort; otherwise the keys are ranked first."""
     users, days, modes = user[rows], local_day[rows], code[rows].astype(np.int64)
     first_day = int(days.min())
     day_count = int(days.max()) - first_day + 1
     mode_count = int(modes.max()) + 1
-    if fits_packed_key(int(users.max()) + 1, day_count * mode_count):
+    user_count = int(users.max()) + 1
+    over = np.zeros(size, dtype=bool)
+    if user_count * day_count * mode_count <= max(4 * rows.size, _DENSE_KEYS):
+        key = (users * day_count + (days - first_day)) * mode_count + modes
+        totals = np.bincount(key, weights=distance_km[rows])
+        over[rows] = totals[key] > max_daily[modes]
+        return over
+    if fits_packed_key(user_count, day_count * mode_count):
         key = (users * day_count + (days - first_day)) * mode_count + modes
         _, group = np.unique(key, return_inverse=True)
     else:
         _, group = np.unique(np.stack([users, days, modes]), axis=1, return_inverse=True)
     group = group.ravel()
     totals = np.bincount(group, weights=distance_km[rows])
-    over = np.zeros(size, dtype=bool)
     over[rows] = totals[group] > max_daily[modes]
     return over
 
