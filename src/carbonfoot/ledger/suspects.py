@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from carbonfoot._kernels.sorting import group_time_order
+from carbonfoot._kernels.sorting import fits_packed_key, group_time_order
 from carbonfoot.intake.plausibility import PlausibilityRules
 from carbonfoot.ledger.positions import in_parts
 from carbonfoot.modes import ModeTable
@@ -264,7 +264,14 @@ def held_daily_distance(
     user_code = np.asarray(all_users.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     day = np.concatenate([local_day.astype(np.int64), held_day])
     mode = np.concatenate([codes.astype(np.int64), held_codes])
-    _, group = np.unique(np.stack([user_code, day, mode]), axis=1, return_inverse=True)
+    first_day = int(day.min())
+    day_count = int(day.max()) - first_day + 1
+    mode_count = int(mode.max()) + 1
+    if fits_packed_key(int(user_code.max()) + 1, day_count * mode_count):
+        key = (user_code * day_count + (day - first_day)) * mode_count + mode
+        _, group = np.unique(key, return_inverse=True)
+    else:
+        _, group = np.unique(np.stack([user_code, day, mode]), axis=1, return_inverse=True)
     group = group.ravel()
     is_held = np.zeros(group.size, dtype=np.bool_)
     is_held[size:] = True
@@ -285,18 +292,22 @@ def _held_distances(
 ) -> pa.Table:
     """Each trip of ``users`` on local days ``low`` to ``high`` the ledger holds (credited
     or quarantined; an approved trip has both entries and counts once): user, day, mode, km."""
-    rows: dict[str, tuple[str, int, str, float]] = {}
+    found: list[tuple[str, str, int, str | None, float | None]] = []
     for part in in_parts(users):
         condition, params = store.in_list("user_id", part)
-        for trip, user, day, mode, km in cursor.execute(
-            "SELECT trip_id, user_id, local_day, mode, distance_km FROM entries "
-            f"WHERE kind IN ('credit', 'quarantine') AND account = ? AND {condition} "
-            "AND local_day BETWEEN ? AND ?",
-            [account, *params, low, high],
-        ):
-            if mode is not None and km is not None:
-                rows[trip] = (user, int(day), mode, float(km))
-    user_ids, days, mode_ids, kms = zip(*rows.values(), strict=True) if rows else ((), (), (), ())
+        found.extend(
+            cursor.execute(
+                "SELECT trip_id, user_id, local_day, mode, distance_km FROM entries "
+                f"WHERE kind IN ('credit', 'quarantine') AND account = ? AND {condition} "
+                "AND local_day BETWEEN ? AND ? AND mode IS NOT NULL AND distance_km IS NOT NULL",
+                [account, *params, low, high],
+            )
+        )
+    trip_ids, user_ids, days, mode_ids, kms = zip(*found, strict=True) if found else [()] * 5
+    # An approved trip has a quarantine and a credit entry: keep its first.
+    trips = pa.array(trip_ids, type=pa.string()).dictionary_encode().indices.to_numpy()
+    _, first = np.unique(trips, return_index=True)
+    first = pa.array(np.sort(first))
     return pa.table(
         {
             "user_id": pa.array(user_ids, type=pa.string()),
@@ -304,4 +315,4 @@ def _held_distances(
             "mode": pa.array(mode_ids, type=pa.string()),
             "distance_km": pa.array(kms, type=pa.float64()),
         }
-    )
+    ).take(first)
