@@ -96,7 +96,11 @@ def main() -> None:
             users=lambda: user_codes,
         )
 
-    flagged_clean = int(np.count_nonzero(check(rules)))
+    verdict = check(rules)
+    flagged_clean = int(np.count_nonzero(verdict))
+    if not np.array_equal(verdict, check(unlimited)):
+        # The synthetic trips are all plausible distances: the limits must change nothing.
+        raise SystemExit("the distance limits flag clean synthetic trips")
     statuses = np.asarray(STATUSES)[engine.prepare(metres_table).columns.status]
     flagged_metres = {
         status: int(np.count_nonzero(statuses == status))

@@ -54,6 +54,13 @@ RUNS = [
         (),
         id="intake",
     ),
+    pytest.param(
+        "bench_plausibility.py",
+        ["--trips", "20000", "--runs", "1"],
+        ["plausibility_checks"],
+        (),
+        id="plausibility",
+    ),
 ]
 
 
