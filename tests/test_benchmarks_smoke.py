@@ -61,6 +61,13 @@ RUNS = [
         (),
         id="intake",
     ),
+    pytest.param(
+        "bench_plausibility.py",
+        ["--trips", "20000", "--runs", "1"],
+        ["plausibility_checks"],
+        (),
+        id="plausibility",
+    ),
 ]
 
 

@@ -1,7 +1,7 @@
 """Built-in plugin: modes moved by people, with or without a small electric motor."""
 
 from carbonfoot import Mode, hookimpl
-from carbonfoot_builtins import _speeds
+from carbonfoot_builtins import _distances, _speeds
 
 MODES = (
     Mode(
@@ -10,6 +10,8 @@ MODES = (
         aliases=("walking", "foot", "on-foot", "步行", "走路"),
         category="active",
         speed=_speeds.WALK,
+        max_trip_km=_distances.WALK.max_trip_km,
+        max_daily_km=_distances.WALK.max_daily_km,
     ),
     Mode(
         id="bike",
@@ -17,6 +19,8 @@ MODES = (
         aliases=("bicycle", "cycle", "cycling", "自行车", "骑行", "单车"),
         category="active",
         speed=_speeds.BIKE,
+        max_trip_km=_distances.BIKE.max_trip_km,
+        max_daily_km=_distances.BIKE.max_daily_km,
     ),
     Mode(
         id="shared-bike",
@@ -24,6 +28,8 @@ MODES = (
         aliases=("bike-share", "bikeshare", "public-bicycle", "共享单车", "公共自行车"),
         category="active",
         speed=_speeds.BIKE,
+        max_trip_km=_distances.SHARED_BIKE.max_trip_km,
+        max_daily_km=_distances.SHARED_BIKE.max_daily_km,
     ),
     Mode(
         id="e-bike",
@@ -31,6 +37,8 @@ MODES = (
         aliases=("ebike", "electric-bike", "pedelec", "电动自行车", "电单车", "电动车", "电瓶车"),
         category="micromobility",
         speed=_speeds.E_BIKE,
+        max_trip_km=_distances.MICROMOBILITY.max_trip_km,
+        max_daily_km=_distances.MICROMOBILITY.max_daily_km,
     ),
     Mode(
         id="e-scooter",
@@ -38,6 +46,8 @@ MODES = (
         aliases=("escooter", "electric-scooter", "kick-scooter", "电动滑板车"),
         category="micromobility",
         speed=_speeds.E_SCOOTER,
+        max_trip_km=_distances.MICROMOBILITY.max_trip_km,
+        max_daily_km=_distances.MICROMOBILITY.max_daily_km,
     ),
 )
 

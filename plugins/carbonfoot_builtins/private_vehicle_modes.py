@@ -5,7 +5,7 @@ platform that knows the vehicle use its own factor.
 """
 
 from carbonfoot import Mode, hookimpl
-from carbonfoot_builtins import _speeds
+from carbonfoot_builtins import _distances, _speeds
 
 MODES = (
     Mode(
@@ -14,6 +14,8 @@ MODES = (
         aliases=("car-pool", "car-sharing-ride", "拼车", "顺风车", "合乘"),
         category="shared",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
     Mode(
         id="taxi",
@@ -21,6 +23,8 @@ MODES = (
         aliases=("cab", "ride-hailing", "出租车", "的士", "网约车"),
         category="shared",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
     Mode(
         id="car",
@@ -28,6 +32,8 @@ MODES = (
         aliases=("private-car", "automobile", "小汽车", "私家车", "汽车"),
         category="private",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
     Mode(
         id="car-petrol",
@@ -35,6 +41,8 @@ MODES = (
         aliases=("petrol-car", "gasoline-car", "汽油车"),
         category="private",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
     Mode(
         id="car-diesel",
@@ -42,6 +50,8 @@ MODES = (
         aliases=("diesel-car", "柴油车"),
         category="private",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
     Mode(
         id="car-hybrid",
@@ -49,6 +59,8 @@ MODES = (
         aliases=("hybrid-car", "hev", "混合动力汽车", "油电混合"),
         category="private",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
     Mode(
         id="car-bev",
@@ -56,6 +68,8 @@ MODES = (
         aliases=("bev", "electric-car", "ev", "纯电动汽车", "电动汽车"),
         category="private",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
     Mode(
         id="motorbike",
@@ -63,6 +77,8 @@ MODES = (
         aliases=("motorcycle", "摩托车"),
         category="private",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.ROAD.max_trip_km,
+        max_daily_km=_distances.ROAD.max_daily_km,
     ),
 )
 

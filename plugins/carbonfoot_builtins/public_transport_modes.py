@@ -1,7 +1,7 @@
 """Built-in plugin: scheduled public transport."""
 
 from carbonfoot import Mode, hookimpl
-from carbonfoot_builtins import _speeds
+from carbonfoot_builtins import _distances, _speeds
 
 MODES = (
     Mode(
@@ -10,6 +10,8 @@ MODES = (
         aliases=("city-bus", "公交", "公交车", "公共汽车", "巴士"),
         category="public",
         speed=_speeds.ROAD,
+        max_trip_km=_distances.LOCAL_TRANSIT.max_trip_km,
+        max_daily_km=_distances.LOCAL_TRANSIT.max_daily_km,
     ),
     Mode(
         id="tram",
@@ -17,6 +19,8 @@ MODES = (
         aliases=("light-rail", "lrt", "tramway", "streetcar", "有轨电车", "轻轨"),
         category="public",
         speed=_speeds.RAIL,
+        max_trip_km=_distances.LOCAL_TRANSIT.max_trip_km,
+        max_daily_km=_distances.LOCAL_TRANSIT.max_daily_km,
     ),
     Mode(
         id="metro",
@@ -24,6 +28,8 @@ MODES = (
         aliases=("subway", "underground", "tube", "mrt", "地铁", "城市轨道交通"),
         category="public",
         speed=_speeds.RAIL,
+        max_trip_km=_distances.METRO.max_trip_km,
+        max_daily_km=_distances.METRO.max_daily_km,
     ),
     Mode(
         id="rail",
@@ -39,6 +45,8 @@ MODES = (
         ),
         category="public",
         speed=_speeds.RAIL,
+        max_trip_km=_distances.RAIL.max_trip_km,
+        max_daily_km=_distances.RAIL.max_daily_km,
     ),
     Mode(
         id="ferry",
@@ -46,6 +54,8 @@ MODES = (
         aliases=("water-ferry", "轮渡", "渡轮"),
         category="public",
         speed=_speeds.WATER,
+        max_trip_km=_distances.LOCAL_TRANSIT.max_trip_km,
+        max_daily_km=_distances.LOCAL_TRANSIT.max_daily_km,
     ),
 )
 

@@ -23,6 +23,9 @@ def test_awards_too_large_to_keep_exactly_are_refused_and_nothing_is_written(
         catalog=catalog,
         policy="carbon-coin",
         policy_params={"grams_per_coin": "0.001", "decimals": 6, "daily_cap": "unlimited"},
+        # Walks of 40,000 km are over the default distance limits: lift them, so the
+        # awards are computed and the overflow is what stops them.
+        plausibility={"modes": {"walk": {"max_trip_km": 40_000, "max_daily_km": 1e9}}},
     )
     # About 4e15 millionths of a coin a trip: 1,200 of them are more than a balance may
     # hold (2**62 minor units), short of where int64 would wrap.

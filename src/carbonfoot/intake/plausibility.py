@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from attrs import frozen
 
 from carbonfoot._kernels import threads
@@ -45,6 +46,8 @@ __all__ = ["Limits", "PlausibilityRules", "quarantine"]
 _MICROS_PER_HOUR = 3.6e9
 _BLOCK_ROWS = 1 << 16
 _MODE_LIMITS = ("min_kmh", "max_kmh", "max_trip_km", "max_daily_km")
+#: Up to this many (user, day, mode) keys, daily totals use a dense array (8 MiB).
+_DENSE_KEYS = 1 << 20
 
 
 @frozen
@@ -276,19 +279,29 @@ def _over_daily_distance(
     max_daily: npt.NDArray[np.float64],
     size: int,
 ) -> npt.NDArray[np.bool_]:
-    """Trips whose user's distance by that mode on that local day is over the mode's limit."""
+    """Trips whose user's distance by that mode on that local day is over the mode's limit.
+
+    Where the (user, day, mode) keys span little more than the trips (user codes are dense,
+    a batch covers a few days), the totals are one ``bincount`` over the packed key, with no
+    sort; otherwise the keys are ranked first."""
     users, days, modes = user[rows], local_day[rows], code[rows].astype(np.int64)
     first_day = int(days.min())
     day_count = int(days.max()) - first_day + 1
     mode_count = int(modes.max()) + 1
-    if fits_packed_key(int(users.max()) + 1, day_count * mode_count):
+    user_count = int(users.max()) + 1
+    over = np.zeros(size, dtype=bool)
+    if user_count * day_count * mode_count <= max(4 * rows.size, _DENSE_KEYS):
+        key = (users * day_count + (days - first_day)) * mode_count + modes
+        totals = np.bincount(key, weights=distance_km[rows])
+        over[rows] = totals[key] > max_daily[modes]
+        return over
+    if fits_packed_key(user_count, day_count * mode_count):
         key = (users * day_count + (days - first_day)) * mode_count + modes
         _, group = np.unique(key, return_inverse=True)
     else:
         _, group = np.unique(np.stack([users, days, modes]), axis=1, return_inverse=True)
     group = group.ravel()
     totals = np.bincount(group, weights=distance_km[rows])
-    over = np.zeros(size, dtype=bool)
     over[rows] = totals[group] > max_daily[modes]
     return over
 
@@ -399,15 +412,28 @@ def quarantine(
             with np.errstate(divide="ignore", invalid="ignore"):
                 speed = np.where(hours > 0, distance_km[rows] / hours, np.inf)
             bounds = [f"{limits[c].min_kmh:g}-{limits[c].max_kmh:g}" for c in codes[rows]]
-            parts = [
+            bound = pa.array(bounds, type=pa.string())
+            timed = join(
                 "average speed ",
-                _text(np.round(speed, 2)),
+                _text(np.round(np.where(hours > 0, speed, 0.0), 2)),
                 " km/h is outside ",
                 mode_names,
                 "'s plausible ",
-                pa.array(bounds, type=pa.string()),
+                bound,
                 " km/h",
-            ]
+            )
+            # A trip that ends when it starts has no average speed ("inf km/h" says
+            # nothing): say what it is instead.
+            instant = join(
+                "the trip ends when it starts (no time between started_at and ended_at), so its ",
+                _text(np.round(distance_km[rows], 3)),
+                " km cannot be a ",
+                mode_names,
+                " trip at a plausible ",
+                bound,
+                " km/h",
+            )
+            parts = [pc.if_else(pa.array(hours <= 0), instant, timed)]
             column = "ended_at"
         elif status == "suspect_distance":
             bounds = [f"{limits[c].max_trip_km:g}" for c in codes[rows]]

@@ -81,7 +81,7 @@ from carbonfoot.ledger.positions import (
 )
 from carbonfoot.ledger.runs import adopt_settings, current_settings, record_run, run_settings
 from carbonfoot.ledger.store import Store, open_store
-from carbonfoot.ledger.suspects import held_suspects
+from carbonfoot.ledger.suspects import held_daily_distance, held_suspects
 from carbonfoot.ledger.verify import VerifyReport, verify_ledger
 from carbonfoot.money import money_column, parse_amount, to_value, whole_milligrams
 from carbonfoot.statuses import QUARANTINED, STATUSES
@@ -414,6 +414,8 @@ class Ledger:
         messages = np.full(fresh.size, None, dtype=object)
         statuses[held] = np.asarray(STATUSES, dtype=object)[facts.status[fresh[held]]]
         messages[held] = facts.messages(fresh[held])
+        if (~held).any():
+            self._held_daily_distance(cursor, facts, fresh, held, statuses, messages)
         candidates = np.flatnonzero(~held)
         if candidates.size:
             rows = fresh[candidates]
@@ -449,6 +451,47 @@ class Ledger:
         if reported_by is not None and fresh.size:
             record_reporters(cursor, facts.trip_ids[fresh].tolist(), reported_by)
         return result
+
+    def _held_daily_distance(
+        self,
+        cursor: Any,
+        facts: _BatchFacts,
+        fresh: npt.NDArray[np.intp],
+        held: npt.NDArray[np.bool_],
+        statuses: npt.NDArray[np.object_],
+        messages: npt.NDArray[np.object_],
+    ) -> None:
+        """Hold (in place) the new trips of a user's day whose distance by a mode, with what
+        the ledger already holds for that day, passes the mode's daily limit."""
+        rules = self.engine.plausibility
+        held_km, total_km = held_daily_distance(
+            cursor,
+            self.store,
+            rules,
+            self.engine.modes,
+            account=self.account,
+            users=facts.user_ids[fresh].tolist(),
+            codes=facts.prepared.codes[fresh],
+            local_day=facts.local_day[fresh],
+            distance_km=facts.distance_km[fresh],
+            candidates=~held,
+        )
+        codes = facts.prepared.codes[fresh]
+        limits = np.array([limit.max_daily_km for limit in rules.limits] or [np.inf])
+        over = ~held & ~np.isnan(total_km)
+        over[over] = total_km[over] > limits[codes[over]]
+        positions = np.flatnonzero(over)
+        if not positions.size:
+            return
+        prefixes = facts.row_prefix(fresh[positions], column="distance")
+        held[positions] = True
+        statuses[positions] = "suspect_daily_distance"
+        messages[positions] = [
+            f"{prefix}this user's {facts.modes[fresh[i]]} distance that day, "
+            f"{total_km[i]:.3f} km with the {held_km[i]:.3f} km the ledger already holds, "
+            f"is over the daily maximum of {limits[codes[i]]:g} km"
+            for prefix, i in zip(prefixes.tolist(), positions.tolist(), strict=True)
+        ]
 
     def _pay(
         self, cursor: Any, facts: _BatchFacts, rows: npt.NDArray[np.intp]
@@ -1050,13 +1093,13 @@ class _BatchFacts:
         """The batch's messages of ``rows``."""
         return np.asarray(self._messages.take(pa.array(rows)).to_pylist(), dtype=object)
 
-    def row_prefix(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:
-        """``row N: column 'started_at': `` for each of ``rows``, as the batch's messages
-        begin."""
+    def row_prefix(
+        self, rows: npt.NDArray[np.intp], column: str = "started_at"
+    ) -> npt.NDArray[np.object_]:
+        """``row N: column 'started_at': `` (or another column) for each of ``rows``, as the
+        batch's messages begin."""
         numbers = self.prepared.columns.rejections.row_numbers[rows] + 1
-        return np.asarray(
-            [f"row {n}: column 'started_at': " for n in numbers.tolist()], dtype=object
-        )
+        return np.asarray([f"row {n}: column '{column}': " for n in numbers.tolist()], dtype=object)
 
     def trip_facts(self, rows: npt.NDArray[np.intp]) -> TripFacts:
         ended: Sequence[int | None] = (

@@ -8,6 +8,12 @@ ledger runs the same two rules between each chunk's new trips and the trips it a
 holds for their users (credited or held for review), inside the write transaction that
 credits them: concurrent writers are serialized, so they cannot slip past each other.
 Trips that arrived before the ledger kept end times count as instants.
+
+The daily distance limit is a sum, so a user's day split over two batches would escape
+it as well: :func:`held_daily_distance` adds the distance the ledger already holds for each
+user, local day and mode (every trip credited or held, once, whatever became of it in
+review: a claim counts) to the batch's own, and quarantines the new trips of a day that
+together pass the mode's ``max_daily_km``.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from carbonfoot._kernels.sorting import group_time_order
+from carbonfoot._kernels.sorting import fits_packed_key, group_time_order
 from carbonfoot.intake.plausibility import PlausibilityRules
 from carbonfoot.ledger.positions import in_parts
+from carbonfoot.modes import ModeTable
 
-__all__ = ["held_suspects"]
+__all__ = ["held_daily_distance", "held_suspects"]
 
 #: How far before a new trip's start the ledger looks for one it could overlap: longer
 #: trips than a day are not plausible for any mode a programme pays.
@@ -203,3 +210,109 @@ def _overlapping_held(
     mapped = np.where(found >= 0, order[np.maximum(found, 0)], -1)
     result[order] = np.where(ordered_held, -1, mapped)
     return result
+
+
+def held_daily_distance(
+    cursor: Any,
+    store: Any,
+    rules: PlausibilityRules,
+    modes: ModeTable,
+    *,
+    account: str,
+    users: Sequence[str],
+    codes: npt.NDArray[np.int32],
+    local_day: npt.NDArray[np.int64],
+    distance_km: npt.NDArray[np.float64],
+    candidates: BoolArray,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """For each new trip, the km the ledger already holds for its user, local day and mode,
+    and that day's total with the new trips (NaN where no held trip adds to it).
+
+    ``users``, ``codes``, ``local_day`` and ``distance_km`` are the new trips of one chunk
+    (whole user-days: the chunking never splits one), all of them, so the day's new
+    distance is the batch's; ``candidates`` marks those that may still be paid. A
+    candidate is over the limit where the total passes ``max_daily_km`` of its mode.
+    """
+    size = len(users)
+    held_km = np.full(size, np.nan)
+    total_km = np.full(size, np.nan)
+    if size == 0 or not candidates.any():
+        return held_km, total_km
+    max_daily = np.array([limit.max_daily_km for limit in rules.limits] or [np.inf])
+    limited = candidates & np.isfinite(max_daily[codes])
+    if not limited.any():
+        return held_km, total_km
+    asked = np.flatnonzero(limited)
+    days = local_day[asked]
+    held = _held_distances(
+        cursor,
+        store,
+        account,
+        sorted({users[i] for i in asked.tolist()}),
+        int(days.min()),
+        int(days.max()),
+    )
+    if held.num_rows == 0:
+        return held_km, total_km
+    held_codes = modes.codes(held.column("mode")).astype(np.int64)
+    known = held_codes >= 0
+    held_user = held.column("user_id").to_numpy(zero_copy_only=False)[known]
+    held_day = held.column("local_day").to_numpy().astype(np.int64)[known]
+    held_distance = held.column("distance_km").to_numpy(zero_copy_only=False)[known]
+    held_codes = held_codes[known]
+    all_users = pa.array([*users, *held_user.tolist()], type=pa.string()).dictionary_encode()
+    user_code = np.asarray(all_users.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    day = np.concatenate([local_day.astype(np.int64), held_day])
+    mode = np.concatenate([codes.astype(np.int64), held_codes])
+    first_day = int(day.min())
+    day_count = int(day.max()) - first_day + 1
+    mode_count = int(mode.max()) + 1
+    if fits_packed_key(int(user_code.max()) + 1, day_count * mode_count):
+        key = (user_code * day_count + (day - first_day)) * mode_count + mode
+        _, group = np.unique(key, return_inverse=True)
+    else:
+        _, group = np.unique(np.stack([user_code, day, mode]), axis=1, return_inverse=True)
+    group = group.ravel()
+    is_held = np.zeros(group.size, dtype=np.bool_)
+    is_held[size:] = True
+    weights = np.concatenate([np.nan_to_num(distance_km, nan=0.0), held_distance])
+    groups = int(group.max()) + 1
+    held_sum = np.bincount(group[is_held], weights=weights[is_held], minlength=groups)
+    held_count = np.bincount(group[is_held], minlength=groups)
+    new_sum = np.bincount(group[:size], weights=weights[:size], minlength=groups)
+    mine = group[:size]
+    some = limited & (held_count[mine] > 0)
+    held_km[some] = held_sum[mine][some]
+    total_km[some] = (held_sum + new_sum)[mine][some]
+    return held_km, total_km
+
+
+def _held_distances(
+    cursor: Any, store: Any, account: str, users: list[str], low: int, high: int
+) -> pa.Table:
+    """Each trip of ``users`` on local days ``low`` to ``high`` the ledger holds (credited
+    or quarantined; an approved trip has both entries and counts once): user, day, mode, km."""
+    found: list[tuple[str, str, int, str | None, float | None]] = []
+    for part in in_parts(users):
+        condition, params = store.in_list("user_id", part)
+        found.extend(
+            cursor.execute(
+                "SELECT trip_id, user_id, local_day, mode, distance_km FROM entries "
+                f"WHERE kind IN ('credit', 'quarantine') AND account = ? AND {condition} "
+                "AND local_day BETWEEN ? AND ? AND mode IS NOT NULL AND distance_km IS NOT NULL",
+                [account, *params, low, high],
+            )
+        )
+    trip_ids, user_ids, days, mode_ids, kms = zip(*found, strict=True) if found else [()] * 5
+    # An approved trip has a quarantine and a credit entry: keep its first.
+    trips = pa.array(trip_ids, type=pa.string()).dictionary_encode().indices.to_numpy()
+    _, first = np.unique(trips, return_index=True)
+    first = pa.array(np.sort(first))
+    return pa.table(
+        {
+            "user_id": pa.array(user_ids, type=pa.string()),
+            "local_day": pa.array(days, type=pa.int64()),
+            "mode": pa.array(mode_ids, type=pa.string()),
+            "distance_km": pa.array(kms, type=pa.float64()),
+        }
+    ).take(first)
