@@ -7,8 +7,10 @@
 * ``gps``: the great-circle distance between ``start_lat, start_lon`` and ``end_lat,
   end_lon`` times a circuity factor. The default factor 1 is the definition's lower bound:
   no route between two points is shorter than the great circle.
-* ``polyline``: the sum of the segments of a GeoJSON LineString (``[[lon, lat], ...]``) or a
-  Google encoded polyline, with GPS spikes dropped (a point that more than triples the hop
+* ``polyline``: the sum of the segments of GeoJSON lines (LineString coordinates
+  ``[[lon, lat, ele], ...]``, a LineString or MultiLineString geometry, a Feature, a
+  FeatureCollection's line features; 2-D: altitudes and further numbers are ignored) or of
+  a Google encoded polyline, with GPS spikes dropped (a point that more than triples the hop
   between its neighbours and adds more than 200 m: an operator threshold, configurable).
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from carbonfoot import DistanceAnswer, DistanceProvider, DistanceRequest, Parameter, hookimpl
 from carbonfoot.distances import decimal_numbers
@@ -79,10 +82,14 @@ def from_polyline(request: DistanceRequest) -> DistanceAnswer:
         spike_ratio=request.options["spike_ratio"],
         spike_min_km=request.options["spike_min_km"],
     )
-    return DistanceAnswer(
-        km,
-        "column 'polyline' is neither GeoJSON coordinates [[lon, lat], ...] nor an encoded polyline of 2+ points",
-    )
+    reasons = pa.array(lines.reasons, pa.string()).fill_null(_NOT_A_POLYLINE)
+    return DistanceAnswer(km, pc.binary_join_element_wise("column 'polyline' ", reasons, ""))
+
+
+_NOT_A_POLYLINE = (
+    "is neither GeoJSON (coordinates [[lon, lat], ...], a line geometry, a Feature or a "
+    "FeatureCollection) nor an encoded polyline of 2+ points"
+)
 
 
 PROVIDERS = (
