@@ -119,9 +119,7 @@ def _parse_lines(
             reasons[~is_line & _matches(trimmed, pattern)] = reason
     good = np.flatnonzero(is_line)
     chosen = trimmed.take(pa.array(good))
-    inner = pc.replace_substring_regex(chosen, rf"^\[{_WS}|{_WS}\]$", "")
-    flat = pc.replace_substring_regex(inner, rf"\]{_WS},{_WS}\[", ";")
-    flat = pc.replace_substring_regex(flat, r"[\[\] \t\n\r]", "")
+    flat = _compact(chosen)
     positions = pc.split_pattern(flat, ";")
     per_line = np.asarray(pc.list_value_length(positions).to_numpy(zero_copy_only=False))
     empty = np.asarray(pc.equal(pc.binary_length(flat), 0).to_numpy(zero_copy_only=False))
@@ -134,6 +132,33 @@ def _parse_lines(
     lat = _floats(pc.list_element(numbers, 1))
     line = np.repeat(good[keep].astype(np.int64), per_line[keep])
     return lat, lon, line, reasons
+
+
+_WHITESPACE: Final = np.isin(np.arange(256), [ord(c) for c in " \t\n\r"])  # by byte value
+
+
+def _compact(lines: pa.Array) -> pa.Array:
+    """Valid LineString coordinate texts as ``lon,lat,...;lon,lat,...``, by numpy on bytes.
+
+    JSON whitespace goes, each ``,`` between ``]`` and ``[`` becomes ``;``, brackets go.
+    Sound only for texts the LineString expression matched (no other commas follow ``]``).
+    """
+    fresh = pa.concat_arrays([lines.cast(pa.large_string())])  # zero offset, 64-bit
+    offsets = np.frombuffer(fresh.buffers()[1], dtype=np.int64)[: len(fresh) + 1]
+    data = np.frombuffer(fresh.buffers()[2], dtype=np.uint8)[: int(offsets[-1])]
+    where = np.flatnonzero(~_WHITESPACE[data])
+    chars = data[where]
+    separator = (chars == ord(",")) & np.r_[False, chars[:-1] == ord("]")]
+    chars = np.where(separator, np.uint8(ord(";")), chars)
+    kept = (chars != ord("[")) & (chars != ord("]"))
+    kept_before = np.zeros(data.size + 1, dtype=np.int64)
+    kept_before[where[kept] + 1] = 1
+    new_offsets = np.cumsum(kept_before)[offsets]
+    return pa.Array.from_buffers(
+        pa.large_string(),
+        len(fresh),
+        [None, pa.py_buffer(new_offsets), pa.py_buffer(chars[kept].tobytes())],
+    )
 
 
 def _object_lines(values: list[str | None]) -> tuple[list[str], list[int], list[str | None]]:
