@@ -41,9 +41,11 @@ RIDE = [(118.7800, 32.0400), (118.7810, 32.0405), (118.7821, 32.0409), (118.7830
 RIDE_3D = [[lon, lat, 12.5 + i] for i, (lon, lat) in enumerate(RIDE)]
 
 
-def lengths(texts: list[str | None]) -> list[float]:
+def lengths(texts: list[str | None], *, spikes: bool = True) -> list[float]:
+    """Lengths as the provider measures them (by default its spike filter, else none)."""
     lines = parse_polylines(pa.array(texts, pa.string()))
-    return polyline_km(lines, len(texts), spike_ratio=3, spike_min_km=0.2).tolist()
+    ratio, minimum = (3, 0.2) if spikes else (1e9, 1e9)
+    return polyline_km(lines, len(texts), spike_ratio=ratio, spike_min_km=minimum).tolist()
 
 
 def test_a_ride_with_altitudes_is_its_2d_length_not_pairs_of_numbers(engine: Engine) -> None:
@@ -144,3 +146,31 @@ def test_a_broken_encoded_polyline_does_not_spoil_the_next_row() -> None:
     assert math.isnan(got[0])
     expected = path_km([(-120.2, 38.5), (-120.95, 40.7), (-126.453, 43.252)])
     assert got[1] == pytest.approx(expected, rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.floats(-179.0, 179.0), st.floats(-80.0, 80.0)), min_size=2, max_size=6
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from([None, 1, "\t"]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_every_spelling_of_a_geometry_gives_the_sum_of_its_lines(
+    lines: list[list[tuple[float, float]]], indent: int | str | None, flip: bool, wrap: bool
+) -> None:
+    """Bare geometries are read without json, the rest with it: both must agree."""
+    coordinates = [[list(point) for point in line] for line in lines]
+    members = [("type", "MultiLineString"), ("coordinates", coordinates)]
+    geometry = dict(reversed(members) if flip else members)
+    value = {"type": "Feature", "properties": {"n": 1}, "geometry": geometry} if wrap else geometry
+    single = {"type": "LineString", "coordinates": coordinates[0]}
+    texts = [json.dumps(value, indent=indent), json.dumps(single, indent=indent)]
+    got = lengths(texts, spikes=False)
+    assert got[0] == pytest.approx(sum(path_km(line) for line in lines), rel=1e-9, abs=1e-9)
+    assert got[1] == pytest.approx(path_km(lines[0]), rel=1e-9, abs=1e-9)

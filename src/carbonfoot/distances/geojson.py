@@ -77,7 +77,17 @@ def parse_geojson(text: pa.Array) -> LinePoints:
     line_row = [arrays.astype(np.int64)]
     object_rows = np.flatnonzero(objects)
     if object_rows.size:
-        texts, rows, why = _object_lines(text.take(pa.array(object_rows)).to_pylist())
+        chosen = text.take(pa.array(object_rows))
+        for pattern, multi in _SIMPLE_GEOMETRIES:
+            found = _matches(chosen, pattern)
+            if found.any():
+                coordinates = pc.extract_regex(chosen.filter(pa.array(found)), pattern)
+                texts_of, rows_of = _simple_lines(coordinates.field("c"), multi)
+                line_text.append(texts_of)
+                line_row.append(object_rows[found][rows_of].astype(np.int64))
+                object_rows, chosen = object_rows[~found], chosen.filter(pa.array(~found))
+    if object_rows.size:
+        texts, rows, why = _object_lines(chosen.to_pylist())
         reasons[object_rows] = why
         line_text.append(pa.array(texts, type=pa.string()))
         line_row.append(object_rows[np.asarray(rows, dtype=np.int64)].astype(np.int64))
@@ -94,6 +104,34 @@ def parse_geojson(text: pa.Array) -> LinePoints:
         unset = reasons[row_of_line[first_bad]] == None  # noqa: E711
         reasons[row_of_line[first_bad][unset]] = line_reasons[first_bad][unset]
     return LinePoints(lat, lon, row_of_line[line], line, reasons)
+
+
+def _simple_geometries() -> tuple[tuple[str, bool], ...]:
+    """Expressions for a bare geometry object, members in either order, and nothing else:
+    the object forms read without ``json``."""
+    found = []
+    for kind, coordinates in (("LineString", _LINE), ("MultiLineString", _MULTI)):
+        kind_member = rf'"type"{_WS}:{_WS}"{kind}"'
+        coordinates_member = rf'"coordinates"{_WS}:{_WS}(?P<c>{coordinates})'
+        for first, second in ((kind_member, coordinates_member), (coordinates_member, kind_member)):
+            pattern = rf"^\{{{_WS}{first}{_WS},{_WS}{second}{_WS}\}}$"
+            found.append((pattern, kind == "MultiLineString"))
+    return tuple(found)
+
+
+_SIMPLE_GEOMETRIES: Final = _simple_geometries()
+_BETWEEN_LINES: Final = rf"\]{_WS}\]{_WS},{_WS}\[{_WS}\["
+
+
+def _simple_lines(coordinates: pa.Array, multi: bool) -> tuple[pa.Array, npt.NDArray[np.intp]]:
+    """Each LineString coordinate text of matched geometries, and which geometry it is of."""
+    if not multi:
+        return coordinates, np.arange(len(coordinates))
+    inner = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(coordinates), 1, -1)
+    marked = pc.replace_substring_regex(inner, _BETWEEN_LINES, "]]\x00[[")
+    lines = pc.split_pattern(marked, "\x00")
+    counts = np.asarray(pc.list_value_length(lines).to_numpy(zero_copy_only=False))
+    return pc.list_flatten(lines), np.repeat(np.arange(len(coordinates)), counts)
 
 
 def _parse_lines(
