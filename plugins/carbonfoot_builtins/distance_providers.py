@@ -121,7 +121,9 @@ def from_gpx(request: DistanceRequest) -> DistanceAnswer:
 
 
 def _folder(raw: Any) -> Path:
-    folder = Path(str(raw))
+    """An existing folder, made absolute now (so a later change of directory, or a Dask
+    worker, reads the same files)."""
+    folder = Path(str(raw)).resolve()
     if not folder.is_dir():
         raise ValueError(f"{str(raw)!r} is not a folder")
     return folder

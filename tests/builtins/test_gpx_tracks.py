@@ -156,6 +156,8 @@ def test_gpx_files_are_confined_to_their_folder_and_bounded(engine: Engine, tmp_
     )
     (folder / "broken.gpx").write_text(f"{GPX_HEAD}<trk>")
     (folder / "kml.gpx").write_text('<kml xmlns="http://www.opengis.net/kml/2.2"/>')
+    os.mkfifo(folder / "pipe.gpx")  # opening it would wait for a writer for ever
+    (folder / "dir.gpx").mkdir()
     engine = Engine(
         catalog=engine.catalog, distance_options={"gpx_folder": str(folder), "gpx_max_mb": "1"}
     )
@@ -171,6 +173,8 @@ def test_gpx_files_are_confined_to_their_folder_and_bounded(engine: Engine, tmp_
         "broken.gpx": "not well-formed XML",
         "kml.gpx": "not a GPX file",
         "missing.gpx": "cannot be read",
+        "pipe.gpx": "not a regular file",
+        "dir.gpx": "not a regular file",
         "notes.txt": "not the name of a .gpx file",
     }
     rows = derive(engine, mode=["walk"] * len(names), gpx=list(names))

@@ -94,6 +94,8 @@ def _checked_path(name: str | None, root: Path) -> Path:
         raise _RefusedError(f"is not a usable file name ({exc})") from None
     if relative.is_absolute() or not path.is_relative_to(root):
         raise _RefusedError(f"is outside the GPX folder {str(root)!r}")
+    if path.exists() and not path.is_file():  # a folder, a pipe or a device: never opened
+        raise _RefusedError("is not a regular file")
     return path
 
 
