@@ -15,10 +15,11 @@ Anything else is rejected with its reason: another geometry type, coordinates ne
 deep without a type (MultiLineString and Polygon coordinates look alike), a position of
 one number, a line of fewer than two positions (§3.1.4), numbers outside JSON's grammar.
 
-Plain coordinate arrays, the batch form, are checked by one RE2 expression and split into
-numbers with pyarrow string kernels, with no Python per trip. Objects (whose members may
-come in any order and hold any JSON) are read with the ``json`` module, one row at a
-time; each of their lines then goes through the same vectorized path.
+Plain coordinate arrays, the batch form, are checked by one RE2 expression, compacted
+with numpy on the bytes and split into numbers with pyarrow string kernels, with no Python
+per trip; so are bare LineString and MultiLineString objects (type and coordinates only,
+in either order). Features and collections (whose properties may hold any JSON) are read
+with the ``json`` module, one row at a time; their lines then take the same vectorized path.
 """
 
 from __future__ import annotations
