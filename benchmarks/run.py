@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench_single_trip.py",
     "bench_intake.py",
     "bench_hostile_csv.py",
+    "bench_tracks.py",
     "bench_dask.py",
     "bench_ledger.py",
     "bench_startup.py",

@@ -55,6 +55,13 @@ RUNS = [
         id="startup",
     ),
     pytest.param(
+        "bench_tracks.py",
+        ["--trips", "200", "--points", "20", "--files", "20", "--runs", "1"],
+        ["gps_tracks"],
+        (),
+        id="tracks",
+    ),
+    pytest.param(
         "bench_intake.py",
         ["--trips", "20000", "--runs", "1"],
         ["intake_checks_overhead", "gtfs_station_lookup"],

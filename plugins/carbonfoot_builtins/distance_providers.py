@@ -7,18 +7,28 @@
 * ``gps``: the great-circle distance between ``start_lat, start_lon`` and ``end_lat,
   end_lon`` times a circuity factor. The default factor 1 is the definition's lower bound:
   no route between two points is shorter than the great circle.
-* ``polyline``: the sum of the segments of a GeoJSON LineString (``[[lon, lat], ...]``) or a
-  Google encoded polyline, with GPS spikes dropped (a point that more than triples the hop
+* ``polyline``: the sum of the segments of GeoJSON lines (LineString coordinates
+  ``[[lon, lat, ele], ...]``, a LineString or MultiLineString geometry, a Feature, a
+  FeatureCollection's line features; 2-D: altitudes and further numbers are ignored) or of
+  a Google encoded polyline, with GPS spikes dropped (a point that more than triples the hop
   between its neighbours and adds more than 200 m: an operator threshold, configurable).
+* ``gpx`` (``distance_source`` ``gps``): the 2-D length of the track in the GPX file the
+  ``gpx`` column names (relative to ``gpx_folder``, never outside it), segments summed with
+  no jump between them, spikes dropped as for polylines. ``gpx_max_mb`` (default 16 MiB)
+  bounds what one file may cost: no published limit exists, so the bound is ours. A day of
+  one-second fixes is 86,400 points; at about 190 bytes a point (GPX 1.1 with elevation,
+  time and a sensor extension) that is 16 MB, while plain points are about 60 bytes.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from carbonfoot import DistanceAnswer, DistanceProvider, DistanceRequest, Parameter, hookimpl
 from carbonfoot.distances import decimal_numbers
@@ -28,6 +38,7 @@ from carbonfoot.distances.geo import (
     polyline_km,
     valid_coordinates,
 )
+from carbonfoot.distances.gpx import gpx_lengths_km
 from carbonfoot.parameters import parse_decimal
 from carbonfoot.units import parse_any_quantity
 
@@ -79,10 +90,47 @@ def from_polyline(request: DistanceRequest) -> DistanceAnswer:
         spike_ratio=request.options["spike_ratio"],
         spike_min_km=request.options["spike_min_km"],
     )
-    return DistanceAnswer(
-        km,
-        "column 'polyline' is neither GeoJSON coordinates [[lon, lat], ...] nor an encoded polyline of 2+ points",
+    reasons = pa.array(lines.reasons, pa.string()).fill_null(_NOT_A_POLYLINE)
+    return DistanceAnswer(km, pc.binary_join_element_wise("column 'polyline' ", reasons, ""))
+
+
+_NOT_A_POLYLINE = (
+    "is neither GeoJSON (coordinates [[lon, lat], ...], a line geometry, a Feature or a "
+    "FeatureCollection) nor an encoded polyline of 2+ points"
+)
+
+
+def from_gpx(request: DistanceRequest) -> DistanceAnswer:
+    names = pc.utf8_trim_whitespace(request.columns["gpx"].cast(pa.string())).dictionary_encode()
+    km, reasons = gpx_lengths_km(
+        names.dictionary.to_pylist(),  # each distinct file once
+        request.options["gpx_folder"],
+        max_bytes=request.options["gpx_max_mb"] * 2**20,
+        spike_ratio=request.options["spike_ratio"],
+        spike_min_km=request.options["spike_min_km"],
     )
+    index = pa.array(names.indices.fill_null(len(km)).to_numpy(zero_copy_only=False))
+    why = [  # one message per distinct file, not per trip
+        f"file {name!r} in column 'gpx' {reason}"
+        for name, reason in zip(names.dictionary.to_pylist(), reasons, strict=True)
+    ]
+    return DistanceAnswer(
+        np.r_[km, np.nan][index.to_numpy()],
+        pa.array([*why, "column 'gpx' is empty"], pa.string()).take(index),
+    )
+
+
+def _folder(raw: Any) -> Path:
+    """An existing folder, made absolute now (so a later change of directory, or a Dask
+    worker, reads the same files)."""
+    folder = Path(str(raw)).resolve()
+    if not folder.is_dir():
+        raise ValueError(f"{str(raw)!r} is not a folder")
+    return folder
+
+
+def _whole_mib(raw: Any) -> int:
+    return int(parse_decimal(raw, minimum=Decimal(1), places=0))
 
 
 PROVIDERS = (
@@ -104,6 +152,29 @@ PROVIDERS = (
                 "... and adds more than this many km (default 0.2)",
                 _positive,
                 default="0.2",
+            ),
+        ),
+    ),
+    DistanceProvider(
+        id="gpx",
+        columns=("gpx",),
+        priority=25,
+        sources=("gps",),
+        description="length of the track in a GPX file (2-D), GPS spikes dropped",
+        derive=from_gpx,
+        parameters=(
+            Parameter(
+                "gpx_folder",
+                "folder the gpx column's file names are relative to (default: the current "
+                "folder; the carbonfoot command: the trips file's folder, or --gpx)",
+                _folder,
+                default=".",
+            ),
+            Parameter(
+                "gpx_max_mb",
+                "largest GPX file read, in MiB (default 16: a day at one point a second)",
+                _whole_mib,
+                default="16",
             ),
         ),
     ),

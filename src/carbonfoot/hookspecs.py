@@ -180,9 +180,12 @@ def register_distance_providers(register: RegisterDistanceProvider) -> None:
     its documented options, and a vectorized ``derive(request)`` returning a
     :class:`carbonfoot.DistanceAnswer` (kilometres per row, NaN where it cannot tell,
     with a reason). It is called once per batch, with the rows whose ``distance`` is
-    empty and which carry its columns.
+    empty and which carry its columns. A ``distance_source`` label is one plugin's: its
+    ``sources`` may name the id of another of the same plugin's providers (two ways of
+    reading GPS positions are both ``gps``), never another plugin's.
 
-    Helpers: :mod:`carbonfoot.distances` (``geo``, ``TextLookup``, ``decimal_numbers``)
+    Helpers: :mod:`carbonfoot.distances` (``geo``, ``geojson``, ``gpx``, ``TextLookup``,
+    ``decimal_numbers``)
     and :mod:`carbonfoot.parameters`.
 
     Returns nothing.

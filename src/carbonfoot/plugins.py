@@ -93,7 +93,7 @@ class HookRow(Generic[T]):
     noun: str
     stage: Callable[..., tuple[T, bool]]
     key: Callable[[T], str]
-    check: Callable[[T, Registry[T]], None] | None = None
+    check: Callable[[T, Registry[T], str], None] | None = None
 
 
 class Registry(Generic[T]):
@@ -127,7 +127,7 @@ class Registry(Generic[T]):
                     f"{trial.entries[key].owner!r}"
                 )
             if self.row.check is not None:
-                self.row.check(value, trial)
+                self.row.check(value, trial, owner)
             trial.entries[key] = Registered(value, owner, default)
         self.entries = trial.entries
 
@@ -160,7 +160,7 @@ def _factor_set(
     return FactorSetEntry(name, resolved), bool(default)
 
 
-def _mode_labels_are_free(mode: Mode, registry: Registry[Mode]) -> None:
+def _mode_labels_are_free(mode: Mode, registry: Registry[Mode], owner: str) -> None:
     """A mode's id and aliases may not name a mode another plugin registered."""
     accepted = ModeTable(registry.values())
     for label in (mode.id, *mode.aliases):
@@ -177,9 +177,14 @@ def _mode_labels_are_free(mode: Mode, registry: Registry[Mode]) -> None:
         raise PluginError(str(exc)) from None
 
 
-def _options_are_free(provider: DistanceProvider, registry: Registry[DistanceProvider]) -> None:
-    """Provider options share one namespace (``--distance-option NAME=VALUE``), and
-    ``distance_source`` labels one column: neither may be taken twice."""
+def _options_are_free(
+    provider: DistanceProvider, registry: Registry[DistanceProvider], owner: str
+) -> None:
+    """Provider options share one namespace (``--distance-option NAME=VALUE``): none may be
+    taken twice. ``distance_source`` labels one column: a label is one plugin's, and
+    within a plugin, one provider's, except that the id of one of its providers may be
+    named in the ``sources`` of another, so that two ways of reading the same kind of data
+    share it (GPS positions from start and end coordinates or from a GPX file: ``gps``)."""
     taken = {parameter.name for other in registry.values() for parameter in other.parameters}
     shared = taken & {parameter.name for parameter in provider.parameters}
     if shared:
@@ -187,12 +192,22 @@ def _options_are_free(provider: DistanceProvider, registry: Registry[DistancePro
             f"distance provider {provider.id!r}: option(s) {', '.join(sorted(shared))} already taken"
         )
     labels = {label for other in registry.values() for label in other.labels} | {"reported"}
+    own = [entry.value for entry in registry.entries.values() if entry.owner == owner]
+    shareable = ({other.id for other in own} | {provider.id}) - {"reported"}
     clash = labels & set(provider.labels)
+    clash -= {label for label in clash & shareable if _given_only_by(label, own, registry)}
     if clash or len(set(provider.labels)) != len(provider.labels):
         raise PluginError(
             f"distance provider {provider.id!r}: distance_source label(s) "
             f"{', '.join(sorted(clash) or provider.labels)} already taken"
         )
+
+
+def _given_only_by(
+    label: str, own: list[DistanceProvider], registry: Registry[DistanceProvider]
+) -> bool:
+    """Whether every provider already giving ``label`` is one of ``own``."""
+    return all(other in own for other in registry.values() if label in other.labels)
 
 
 #: One row per hook of :mod:`carbonfoot.hookspecs`, in the order plugins are asked.

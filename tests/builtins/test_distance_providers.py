@@ -94,3 +94,16 @@ def test_a_reported_distance_wins_and_says_so(engine: Engine) -> None:
     rows = derive(engine, mode=["walk"], distance=["2"], steps=["10000"])
     assert rows[0]["distance_km"] == 2.0
     assert rows[0]["distance_source"] == "reported"
+
+
+def test_a_derived_distance_over_the_limit_is_rejected_for_the_limit(engine: Engine) -> None:
+    twice_round = [[0, 0], [90, 0], [180, 0], [-90, 0], [0, 0]] * 2
+    row = derive(engine, mode=["bike"], polyline=[str(twice_round)])[0]
+    assert row["status"] == "bad_distance"
+    message = str(row["message"])
+    assert "longer than 40,075.017 km, the Earth's circumference" in message
+    assert "not a polyline" not in message
+    assert "neither" not in message
+    figure = float(message.split("the derived distance ")[1].split(" km")[0])
+    # eight quarters of the equator (the repeated [0, 0] adds nothing)
+    assert figure == pytest.approx(8 * math.pi / 2 * 6371.0088, rel=1e-6)

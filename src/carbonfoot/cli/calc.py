@@ -101,7 +101,7 @@ def calc(
     from carbonfoot.io import file_format
 
     file_format(output_path)  # before building the engine: a typo fails at once
-    engine, config = build_engine(request)
+    engine, config = build_engine(request, input_path)
     trip_format = trip_format_of(files, config)
     _say_encoding(input_path, trip_format, quiet)
     with progress_bars(input_path, quiet) as (on_bytes, on_stage):

@@ -130,7 +130,7 @@ def credit(
     from carbonfoot.io import read_trip_file
 
     given = request != EngineRequest()
-    engine, config = build_engine(request) if given else (None, {})
+    engine, config = build_engine(request, input_path) if given else (None, {})
     table = read_trip_file(
         input_path,
         trip_format=trip_format_of(files, config),

@@ -76,6 +76,7 @@ class EngineRequest:
     config_path: Path | None = None
     distance_options: tuple[str, ...] = ()
     gtfs: str | None = None
+    gpx: str | None = None
 
 
 _OPTIONS = (
@@ -111,6 +112,11 @@ _OPTIONS = (
         help="GTFS feed (zip or folder) for trips given as from_stop/to_stop.",
     ),
     click.option(
+        "--gpx",
+        metavar="DIR",
+        help="Folder of the GPX files a gpx column names (default: the trips file's folder).",
+    ),
+    click.option(
         "--distance-option",
         "distance_options",
         multiple=True,
@@ -133,6 +139,7 @@ _FIELDS = (
     "config_path",
     "distance_options",
     "gtfs",
+    "gpx",
 )
 
 
@@ -331,12 +338,16 @@ def parse_params(pairs: tuple[str, ...], option: str = "--policy-param") -> dict
     return params
 
 
-def build_engine(request: EngineRequest) -> tuple[Engine, dict[str, Any]]:
+def build_engine(
+    request: EngineRequest, trips_path: Path | None = None
+) -> tuple[Engine, dict[str, Any]]:
     """The engine a request asks for, and its config file's settings.
 
     Options on the command line win over the config file; a config's parameters belong
-    to the config's policy (and baseline) and do not follow an override of it. Plugins
-    that failed to load are reported as warnings on stderr.
+    to the config's policy (and baseline) and do not follow an override of it. GPX file
+    names are relative to ``--gpx``, else the config's ``gpx_folder``, else the folder of
+    ``trips_path``, the trips file. Plugins that failed to load are reported as warnings
+    on stderr.
     """
     from carbonfoot.engine import Engine
 
@@ -356,6 +367,10 @@ def build_engine(request: EngineRequest) -> tuple[Engine, dict[str, Any]]:
     distance.update(parse_params(request.distance_options, "--distance-option"))
     if request.gtfs is not None:
         distance["gtfs"] = request.gtfs
+    if request.gpx is not None:
+        distance["gpx_folder"] = request.gpx
+    elif trips_path is not None and "gpx_folder" not in distance:
+        distance["gpx_folder"] = str(trips_path.parent)
     engine = Engine(
         request.factors or config.get("factors"),
         baseline=request.baseline or config.get("baseline"),

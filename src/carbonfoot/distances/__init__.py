@@ -105,8 +105,10 @@ class DistanceProvider:
 
 
 def source_names(providers: Sequence[DistanceProvider]) -> tuple[str, ...]:
-    """Every ``distance_source`` label, in code order: ``reported``, then each provider's."""
-    return (REPORTED, *(label for provider in providers for label in provider.labels))
+    """Every ``distance_source`` label, in code order: ``reported``, then each provider's
+    (a label two providers share is listed once, where it first appears)."""
+    labels = (REPORTED, *(label for provider in providers for label in provider.labels))
+    return tuple(dict.fromkeys(labels))
 
 
 def resolve_options(

@@ -7,8 +7,9 @@ overstates a trip; the error of the spherical model against the ellipsoid is bel
 
 Polylines come as text in one of two forms, told apart by their first character:
 
-* GeoJSON LineString coordinates, ``[[lon, lat], [lon, lat], ...]`` (RFC 7946: longitude
-  first), parsed with pyarrow string kernels, no per-trip Python;
+* GeoJSON (RFC 7946: longitude first): LineString coordinates ``[[lon, lat, ele], ...]``
+  (positions of two or more numbers, only the first two used: lengths are 2-D), line
+  geometries, Features and FeatureCollections (:mod:`carbonfoot.distances.geojson`);
 * Google's encoded polyline algorithm format (``"_p~iF~ps|U_ulLnnqC"``: latitude first,
   1e-5 degrees), decoded for all trips at once with numpy on the characters.
 """
@@ -21,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from carbonfoot.distances.geojson import parse_geojson
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -56,9 +59,12 @@ def valid_coordinates(lat: FloatArray, lon: FloatArray) -> npt.NDArray[np.bool_]
 
 
 class Polylines:
-    """Points of many polylines, flattened: ``lat``, ``lon`` and ``owner`` (row index).
+    """Points of many polylines, flattened: ``lat``, ``lon``, ``owner`` (row index) and
+    ``line`` (which of the row's lines a point is on: hops are measured within a line).
 
-    ``valid`` marks rows whose text parsed into at least two points.
+    ``valid`` marks rows whose text parsed into lines of at least two points each, all
+    inside the coordinate ranges; ``reasons`` says for each other row why not (None where
+    valid, or where only the generic reason is known).
     """
 
     def __init__(
@@ -67,83 +73,70 @@ class Polylines:
         lon: FloatArray,
         owner: npt.NDArray[np.int64],
         valid: npt.NDArray[np.bool_],
+        line: npt.NDArray[np.int64] | None = None,
+        reasons: npt.NDArray[np.object_] | None = None,
     ):
         self.lat = lat
         self.lon = lon
         self.owner = owner
         self.valid = valid
+        self.line = owner if line is None else line
+        self.reasons = np.full(valid.size, None, dtype=object) if reasons is None else reasons
 
 
-_GEOJSON: Final = r"^\s*\[\s*\[.*\]\s*\]\s*$"
-_NUMBER: Final = r"^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+#: Characters of Google's encoded polylines: ``?`` (63) to ``~`` (126). A text with any
+#: other character (a digit, a comma, a space, a quote) cannot be one.
+_NOT_ENCODED: Final = r"[^?-~]"
+_OUT_OF_RANGE: Final = (
+    "has a position outside longitude -180..180 or latitude -90..90 (GeoJSON gives longitude first)"
+)
 
 
 def parse_polylines(text: pa.Array) -> Polylines:
-    """Parse a column of polylines (GeoJSON coordinates or encoded); invalid rows flagged."""
+    """Parse a column of polylines (GeoJSON or encoded); invalid rows flagged with a reason.
+
+    A text is GeoJSON when it starts with ``[`` or ``{`` and holds a character that an
+    encoded polyline cannot (any GeoJSON does: digits, commas, quotes); anything else
+    is decoded as an encoded polyline. See :mod:`carbonfoot.distances.geojson` for the
+    GeoJSON forms accepted; distances use the first two numbers of each position.
+    """
     size = len(text)
     text = pc.utf8_trim_whitespace(text.cast(pa.string()))
-    is_json = np.asarray(
-        pc.match_substring_regex(text, _GEOJSON).fill_null(False).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
-    present = np.asarray(pc.invert(pc.is_null(text)).to_numpy(zero_copy_only=False), dtype=bool)
-    empty = np.asarray(
-        pc.equal(pc.binary_length(text), 0).fill_null(True).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
+    json_start = pc.or_(pc.starts_with(text, "["), pc.starts_with(text, "{"))
+    is_json = _mask(pc.and_(json_start, pc.match_substring_regex(text, _NOT_ENCODED)))
+    present = _mask(pc.invert(pc.is_null(text)))
+    empty = ~_mask(pc.greater(pc.binary_length(text), 0))
     encoded = present & ~empty & ~is_json
-    parts = [
-        _parse_geojson(text, np.flatnonzero(is_json)),
-        _decode_encoded(text, np.flatnonzero(encoded)),
-    ]
-    lat = np.concatenate([part.lat for part in parts])
-    lon = np.concatenate([part.lon for part in parts])
-    owner = np.concatenate([part.owner for part in parts])
-    order = np.argsort(owner, kind="stable")
-    lat, lon, owner = lat[order], lon[order], owner[order]
+    json_rows = np.flatnonzero(is_json)
+    reasons = np.full(size, None, dtype=object)
+    geojson = parse_geojson(text.take(pa.array(json_rows)))
+    reasons[json_rows] = geojson.reasons
+    decoded = _decode_encoded(text, np.flatnonzero(encoded))
+    lat = np.concatenate([geojson.lat, decoded.lat])
+    lon = np.concatenate([geojson.lon, decoded.lon])
+    owner = np.concatenate([json_rows[geojson.row], decoded.owner])
+    # encoded rows are one line each: line ids after the GeoJSON ones
+    first_encoded_line = int(geojson.line.max()) + 1 if geojson.line.size else 0
+    line = np.concatenate([geojson.line, first_encoded_line + decoded.owner])
+    order = np.lexsort((line, owner))
+    lat, lon, owner, line = lat[order], lon[order], owner[order], line[order]
+    line_start = np.flatnonzero(np.r_[True, line[1:] != line[:-1]]) if line.size else line
+    points_per_line = np.diff(np.r_[line_start, line.size])
+    short_line = np.zeros(size, dtype=bool)
+    short_line[owner[line_start][points_per_line < 2]] = True
     counts = np.bincount(owner, minlength=size)
-    good_points = np.bincount(
-        owner, weights=valid_coordinates(lat, lon).astype(float), minlength=size
-    )
-    valid = (counts >= 2) & (good_points == counts)
+    outside_point = (~valid_coordinates(lat, lon)).astype(np.float64)
+    outside = np.bincount(owner, weights=outside_point, minlength=size) > 0
+    rejected = np.zeros(size, dtype=bool)
+    rejected[json_rows] = geojson.reasons != None  # noqa: E711 - elementwise on objects
+    valid = (counts >= 2) & ~short_line & ~outside & ~rejected
+    reasons[outside & ~rejected] = _OUT_OF_RANGE
     keep = valid[owner]
-    return Polylines(lat[keep], lon[keep], owner[keep], valid)
+    return Polylines(lat[keep], lon[keep], owner[keep], valid, line[keep], reasons)
 
 
-def _parse_geojson(text: pa.Array, rows: npt.NDArray[np.intp]) -> Polylines:
-    if rows.size == 0:
-        return _empty()
-    chosen = text.take(pa.array(rows))
-    flat = pc.replace_substring_regex(chosen, r"[\[\]\s]", "")
-    pieces = pc.split_pattern(flat, ",")
-    lengths = np.asarray(
-        pc.list_value_length(pieces).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
-    )
-    values = pc.list_flatten(pieces)
-    numeric = np.asarray(
-        pc.match_substring_regex(values, _NUMBER).fill_null(False).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
-    numbers = np.asarray(
-        pc.if_else(pa.array(numeric), values, pa.scalar(None, pa.string()))
-        .cast(pa.float64())
-        .fill_null(np.nan)
-        .to_numpy(zero_copy_only=False),
-        dtype=np.float64,
-    )
-    owner_of_value = np.repeat(rows, lengths)
-    bad_rows = (lengths % 2 == 1) | (
-        np.bincount(np.repeat(np.arange(rows.size), lengths), weights=~numeric, minlength=rows.size)
-        > 0
-    )
-    bad = np.repeat(bad_rows, lengths)
-    lon = numbers[0::2]
-    lat = numbers[1::2] if numbers.size > 1 else np.zeros(0)
-    owner = owner_of_value[0::2][: lat.size]
-    lon = lon[: lat.size]
-    bad_point = bad[0::2][: lat.size]
-    lat = np.where(bad_point, np.nan, lat)  # a malformed row fails as a whole
-    return Polylines(lat, lon, owner.astype(np.int64), np.ones(0, dtype=bool))
+def _mask(values: pa.Array) -> npt.NDArray[np.bool_]:
+    return np.asarray(values.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _decode_encoded(text: pa.Array, rows: npt.NDArray[np.intp]) -> Polylines:
@@ -166,7 +159,10 @@ def _decode_encoded(text: pa.Array, rows: npt.NDArray[np.intp]) -> Polylines:
         return _empty()
     lengths = np.diff(offsets)
     row_of_char = np.repeat(np.arange(rows.size), lengths)
-    last = (data & 0x20) == 0
+    terminated = (data & 0x20) == 0
+    row_end = np.zeros(data.size, dtype=bool)
+    row_end[(offsets[1:] - first - 1)[lengths > 0]] = True
+    last = terminated | row_end  # a value never runs on into the next row's text
     value_id = np.r_[0, np.cumsum(last)[:-1]]
     value_first = np.flatnonzero(np.r_[True, value_id[1:] != value_id[:-1]])
     position = np.arange(data.size) - value_first[value_id]
@@ -184,7 +180,7 @@ def _decode_encoded(text: pa.Array, rows: npt.NDArray[np.intp]) -> Polylines:
     bad_rows |= np.bincount(value_row, weights=crossing.astype(float), minlength=rows.size) > 0
     ends_cleanly = np.zeros(rows.size, dtype=bool)
     nonempty = lengths > 0
-    ends_cleanly[nonempty] = last[(offsets[1:] - first - 1)[nonempty]]
+    ends_cleanly[nonempty] = terminated[(offsets[1:] - first - 1)[nonempty]]
     bad_rows |= ~ends_cleanly
     bad_rows |= np.bincount(value_row, minlength=rows.size) % 2 == 1
     usable = ~bad_rows[value_row]
@@ -219,16 +215,18 @@ def _empty() -> Polylines:
 def polyline_km(
     lines: Polylines, size: int, *, spike_ratio: float, spike_min_km: float
 ) -> FloatArray:
-    """Length of each row's polyline in km (NaN where invalid), outlier points dropped.
+    """Length of each row's polylines in km (NaN where invalid), outlier points dropped.
 
-    A point is an outlier (a GPS spike) when going through it is more than ``spike_ratio``
-    times the direct hop between its neighbours and adds more than ``spike_min_km``;
-    dropping it can only shorten the path.
+    Hops join consecutive points of one line; a row of several lines (a MultiLineString,
+    a GPX track of several segments) is the sum of its lines, with no jump between them.
+    A point is an outlier (a GPS spike) when going through it is more than
+    ``spike_ratio`` times the direct hop between its neighbours and adds more than
+    ``spike_min_km``; dropping it can only shorten the path.
     """
-    lat, lon, owner = lines.lat, lines.lon, lines.owner
-    if owner.size:
-        same_before = np.r_[False, owner[1:] == owner[:-1]]
-        same_after = np.r_[owner[:-1] == owner[1:], False]
+    lat, lon, owner, line = lines.lat, lines.lon, lines.owner, lines.line
+    if line.size:
+        same_before = np.r_[False, line[1:] == line[:-1]]
+        same_after = np.r_[line[:-1] == line[1:], False]
         inner = np.flatnonzero(same_before & same_after)
         if inner.size:
             via = great_circle_km(
@@ -236,12 +234,12 @@ def polyline_km(
             ) + great_circle_km(lat[inner], lon[inner], lat[inner + 1], lon[inner + 1])
             direct = great_circle_km(lat[inner - 1], lon[inner - 1], lat[inner + 1], lon[inner + 1])
             spike = (via > spike_ratio * direct) & (via - direct > spike_min_km)
-            keep = np.ones(owner.size, dtype=bool)
+            keep = np.ones(line.size, dtype=bool)
             keep[inner[spike]] = False
-            lat, lon, owner = lat[keep], lon[keep], owner[keep]
+            lat, lon, owner, line = lat[keep], lon[keep], owner[keep], line[keep]
     km = np.zeros(size)
-    if owner.size > 1:
-        same = owner[1:] == owner[:-1]
+    if line.size > 1:
+        same = line[1:] == line[:-1]
         hops = great_circle_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
         km += np.bincount(owner[1:][same], weights=hops[same], minlength=size)
     return np.where(lines.valid, km, np.nan)

@@ -24,7 +24,12 @@ import pyarrow.compute as pc
 
 from carbonfoot._kernels.arrays import null_mask
 from carbonfoot._kernels.strings import NUMBER_PATTERN, as_text, blank, decimal_numbers
-from carbonfoot.distances import DistanceAnswer, DistanceProvider, DistanceRequest
+from carbonfoot.distances import (
+    DistanceAnswer,
+    DistanceProvider,
+    DistanceRequest,
+    source_names,
+)
 from carbonfoot.errors import InputError, PluginError
 from carbonfoot.intake.rejections import Rejections
 from carbonfoot.modes import ModeTable
@@ -251,6 +256,32 @@ def _label_offsets(
     return offsets
 
 
+def _limit_reasons(
+    provider_id: str, km: FloatArray, detail: npt.NDArray[np.object_]
+) -> npt.NDArray[np.object_]:
+    """The reason of each derived distance that fails a limit, with its figure.
+
+    NaN is the provider's "cannot derive" and keeps the provider's own reason; a number
+    it did derive is rejected for the limit it fails, never for a generic reason.
+    """
+    figure = np.asarray(
+        pc.cast(pc.round(pa.array(km), 3), pa.string()).fill_null("").to_pylist(), dtype=object
+    )
+    prefix = f"{provider_id}: the derived distance "
+    with np.errstate(invalid="ignore"):
+        for failed, reason in (
+            (km == 0, np.full(km.size, "is zero", dtype=object)),
+            (km < 0, figure + " km is negative"),
+            (np.isinf(km), np.full(km.size, "is not finite", dtype=object)),
+            (
+                np.isfinite(km) & (km > MAX_TRIP_KM),
+                figure + f" km is longer than {MAX_TRIP_KM:,} km, the Earth's circumference",
+            ),
+        ):
+            detail = np.where(failed, prefix + reason, detail)
+    return detail
+
+
 def _derive_distances(
     providers: Sequence[DistanceProvider],
     options: Mapping[str, Any],
@@ -269,10 +300,9 @@ def _derive_distances(
         return  # every distance given: nothing to derive
     reasons = np.full(needed.size, None, dtype=object)
     mode_ids = np.asarray([*modes.ids, ""], dtype=object)
-    first_label = 1
+    code_of = {label: code for code, label in enumerate(source_names(providers))}
     for provider in providers:
-        index = first_label
-        first_label += len(provider.labels)
+        codes = np.array([code_of[label] for label in provider.labels], dtype=np.int8)
         if not needed.any() or not all(name in names for name in provider.columns):
             continue
         rows = np.flatnonzero(needed & ~blank(as_text(column(provider.columns[0]))))
@@ -291,7 +321,7 @@ def _derive_distances(
             km = np.asarray(answer.km, dtype=np.float64)
             if km.shape != rows.shape:
                 raise ValueError(f"returned {km.shape[0]} distances for {rows.size} rows")
-            label = index + _label_offsets(provider, answer, rows.size)
+            label = codes[_label_offsets(provider, answer, rows.size)]
         except InputError:
             raise
         except Exception as exc:
@@ -311,8 +341,7 @@ def _derive_distances(
                 if isinstance(text, pa.Array)
                 else np.full(failed.size, text)
             )
-            zero = np.isfinite(km[~good]) & (km[~good] == 0)
-            detail = np.where(zero, f"{provider.id}: the derived distance is zero", detail)
+            detail = _limit_reasons(provider.id, km[~good], detail)
             reasons[failed] = [
                 f"is empty and {provider.id}: {why}"
                 if not str(why).startswith(provider.id)
