@@ -419,37 +419,26 @@ class Engine:
             else np.where(computed, columns.distance_km, np.nan)
         )
         users = columns.user_codes
-        if not check_plausibility:
-            return PreparedBatch(
-                columns=columns,
-                codes=codes,
-                district=district,
-                interval=interval,
-                local_day=local_day,
-                ok=rejections.ok,
+        if check_plausibility:
+            verdict = self.plausibility.check(
                 computed=computed,
+                codes=codes,
                 distance_km=distance_km,
+                started_us=columns.started_us,
+                ended_us=columns.ended_us,
+                local_day=local_day,
                 users=users,
             )
-        verdict = self.plausibility.check(
-            computed=computed,
-            codes=codes,
-            distance_km=distance_km,
-            started_us=columns.started_us,
-            ended_us=columns.ended_us,
-            local_day=local_day,
-            users=users,
-        )
-        quarantine(
-            rejections,
-            verdict,
-            codes=codes,
-            distance_km=distance_km,
-            started_us=columns.started_us,
-            ended_us=columns.ended_us,
-            rules=self.plausibility,
-            modes=self.modes,
-        )
+            quarantine(
+                rejections,
+                verdict,
+                codes=codes,
+                distance_km=distance_km,
+                started_us=columns.started_us,
+                ended_us=columns.ended_us,
+                rules=self.plausibility,
+                modes=self.modes,
+            )
         return PreparedBatch(
             columns=columns,
             codes=codes,
