@@ -18,8 +18,8 @@ venv: $(STAMP)
 demo: $(STAMP)  ## the main job on the bundled example trips
 	$(BIN)/carbonfoot demo
 
-test: $(STAMP) lint  ## the whole suite: lint, types, tests (two processes, a file each)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
+test: $(STAMP) lint  ## the whole suite: lint, types, tests (in two processes)
+	$(BIN)/python -m pytest -n 2 --dist load --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src plugins tests benchmarks
