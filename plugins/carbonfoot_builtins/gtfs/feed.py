@@ -25,6 +25,8 @@ import zipfile
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -144,3 +146,15 @@ def _refuse_repeated(path: Path, name: str, key: str, ids: pa.ChunkedArray) -> N
             f"GTFS feed {path}: {key} {first['values']!r} appears {first['counts']} times in "
             f"{name}{more}; ids must be unique"
         )
+
+
+def numbers(column: pa.ChunkedArray, where: str) -> npt.NDArray[np.float64]:
+    """A feed column of numbers as floats (blank cells NaN); ``where`` names it in the error
+    for a cell that is not a number."""
+    text = pc.utf8_trim_whitespace(column)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    try:
+        values = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{where} is not a number ({exc})") from None
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)

@@ -30,13 +30,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 from attrs import frozen
 
-from carbonfoot import InputError
 from carbonfoot.distances.geo import great_circle_km
 from carbonfoot.units import DISTANCE_UNITS, km_per_unit
 
+from .feed import numbers
 from .shapes import Shapes
 from .stops import Stops
 
@@ -108,11 +107,13 @@ def measure_hops(
     """Every hop of ``times`` (stop_times.txt, rows with ``trip`` codes), measured."""
     trip = np.asarray(times.column("trip").to_numpy(), dtype=np.intp)
     row = stops.rows(times.column("stop_id"))
-    sequence = _floats(times.column("stop_sequence"))
+    sequence = numbers(times.column("stop_sequence"), "stop_times.txt holds a value that")
     keep = (trip >= 0) & (row >= 0) & np.isfinite(sequence)  # unknown stops are stepped over
     order = np.flatnonzero(keep)[np.lexsort((sequence[keep], trip[keep]))]
     trip, row = trip[order], row[order]
-    feed_units = _floats(times.column("shape_dist_traveled"))[order]
+    feed_units = numbers(times.column("shape_dist_traveled"), "stop_times.txt holds a value that")[
+        order
+    ]
     node = stops.node[row]
     lat, lon = stops.lat[row], stops.lon[row]
     first = np.r_[True, trip[1:] != trip[:-1]] if trip.size else np.zeros(0, bool)
@@ -191,13 +192,3 @@ def _along_shapes(
     pattern = np.repeat(pattern_of_trip, lengths)
     along[:] = flat[offsets[pattern] + position]
     return along
-
-
-def _floats(column: pa.ChunkedArray) -> FloatArray:
-    text = pc.utf8_trim_whitespace(column)
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    try:
-        values = pc.cast(text, pa.float64())
-    except pa.ArrowInvalid as exc:
-        raise InputError(f"stop_times.txt holds a value that is not a number ({exc})") from None
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)

@@ -18,7 +18,7 @@ from attrs import frozen
 
 from carbonfoot import InputError
 
-from .feed import Feed
+from .feed import Feed, numbers
 
 __all__ = ["Stops", "read_stops"]
 
@@ -52,16 +52,6 @@ class Stops:
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
-def _floats(column: pa.ChunkedArray) -> FloatArray:
-    text = pc.utf8_trim_whitespace(column)
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    try:
-        values = pc.cast(text, pa.float64())
-    except pa.ArrowInvalid as exc:
-        raise InputError(f"a coordinate of stops.txt is not a number ({exc})") from None
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
 def read_stops(feed: Feed) -> Stops:
     table = feed.table(
         "stops.txt",
@@ -70,7 +60,10 @@ def read_stops(feed: Feed) -> Stops:
     )
     ids = pc.utf8_trim_whitespace(table.column("stop_id")).combine_chunks()
     try:
-        lat, lon = _floats(table.column("stop_lat")), _floats(table.column("stop_lon"))
+        lat, lon = (
+            numbers(table.column("stop_lat"), "a coordinate of stops.txt"),
+            numbers(table.column("stop_lon"), "a coordinate of stops.txt"),
+        )
     except InputError as exc:
         raise InputError(f"GTFS feed {feed.path}: {exc}") from None
     parents = pc.utf8_trim_whitespace(table.column("parent_station"))
